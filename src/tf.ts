@@ -1,0 +1,107 @@
+/**
+ * The one place that loads TensorFlow.js: tfjs-core's ops, the gradient
+ * registrations (which tfjs-core's npm entry leaves out), and the three
+ * backends this project runs on. Every other module imports `tf` from here so
+ * that one engine, one kernel registry and one gradient registry are shared.
+ *
+ * @example
+ * ```ts
+ * import { initBackend, tf } from "./tf.ts";
+ * const info = await initBackend("auto");
+ * console.log(info.line);
+ * tf.tidy(() => tf.ones([2]).sum().print());
+ * ```
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+// The union package's bundle registers every gradient into tfjs's global
+// gradient registry; importing it for that side effect is the supported way.
+import "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-cpu";
+import "@tensorflow/tfjs-backend-webgpu";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { UserError } from "./util/errors.ts";
+
+export { tf };
+
+/** Backends a user may ask for. `auto` picks webgpu when an adapter exists, else wasm. */
+export type BackendName = "webgpu" | "wasm" | "cpu";
+/** What `--backend` accepts. */
+export type BackendChoice = BackendName | "auto";
+/** All values `--backend` accepts, for validation and help text. */
+export const BACKEND_CHOICES: readonly BackendChoice[] = ["auto", "webgpu", "wasm", "cpu"];
+
+/** The backend that was set up, and a one-line human description of why. */
+export interface BackendInfo {
+  name: BackendName;
+  /** The WebGPU adapter's description (e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"), or "" for wasm/cpu. */
+  adapter: string;
+  /** One line for the log: which backend, which adapter, and why it was chosen. */
+  line: string;
+}
+
+/** Description of the first WebGPU adapter, or `null` when `navigator.gpu` gives none. */
+export async function probeWebGpuAdapter(): Promise<string | null> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) return null;
+  try {
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return null;
+    const info = adapter.info;
+    return info.description || [info.vendor, info.architecture, info.device].filter(Boolean).join(
+      " ",
+    ) || "unknown adapter";
+  } catch {
+    return null;
+  }
+}
+
+const NO_ADAPTER_HINT = "no WebGPU adapter found (install a GPU driver with Vulkan support, " +
+  "or `apt-get install mesa-vulkan-drivers` for a CPU-only machine); use --backend wasm to run on the CPU";
+
+function wasmDir(): string {
+  // The .wasm binaries sit next to the package's dist bundle in node_modules.
+  const url = import.meta.resolve("@tensorflow/tfjs-backend-wasm");
+  return url.slice(0, url.lastIndexOf("/") + 1);
+}
+
+/**
+ * Set up and activate a tfjs backend.
+ *
+ * `auto` chooses webgpu when an adapter is available, otherwise wasm, and says
+ * so in `line`. Asking for webgpu explicitly without an adapter throws a
+ * {@link UserError} that names the alternative; nothing falls back silently.
+ */
+export async function initBackend(choice: BackendChoice = "auto"): Promise<BackendInfo> {
+  tf.enableProdMode(); // silences tfjs's "install tfjs-node" banner; numerics are unchanged
+  let name: BackendName;
+  let why: string;
+  let adapter = "";
+  if (choice === "auto") {
+    const found = await probeWebGpuAdapter();
+    if (found) {
+      name = "webgpu";
+      adapter = found;
+      why = "auto: a WebGPU adapter is available";
+    } else {
+      name = "wasm";
+      why = `auto: ${NO_ADAPTER_HINT.split(";")[0]}, so using wasm on the CPU`;
+    }
+  } else {
+    name = choice;
+    why = "--backend " + choice;
+    if (name === "webgpu") {
+      const found = await probeWebGpuAdapter();
+      if (!found) throw new UserError(`--backend webgpu: ${NO_ADAPTER_HINT}`);
+      adapter = found;
+    }
+  }
+  if (name === "wasm") setWasmPaths(wasmDir());
+  const ok = await tf.setBackend(name);
+  await tf.ready();
+  if (!ok || tf.getBackend() !== name) {
+    throw new UserError(`--backend ${name}: tfjs could not initialise the ${name} backend`);
+  }
+  const line = `backend: ${name}${adapter ? ` (adapter: ${adapter})` : ""} [${why}]`;
+  return { name, adapter, line };
+}

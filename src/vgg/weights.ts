@@ -1,0 +1,233 @@
+/**
+ * VGG19 conv weights from either format Keras's ImageNet VGG19 ships in:
+ *
+ * - the TensorFlow.js layers format: a directory with `model.json` (whose
+ *   `weightsManifest` lists groups of weights and their shard files) and the
+ *   binary shards, float32 little-endian, in manifest order;
+ * - Keras's HDF5 file `vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5`: one
+ *   group per layer whose `weight_names` attribute lists kernel then bias.
+ *
+ * Only the layers a run needs are read. Every needed layer is checked for
+ * presence and shape before any work starts; a missing one is an error that
+ * names the layer and the missing file.
+ *
+ * @example
+ * ```ts
+ * import { loadVggWeights } from "./weights.ts";
+ * import { layersUpTo } from "./layers.ts";
+ * const w = await loadVggWeights("../shared/weights/vgg19-tfjs", layersUpTo(["block3_conv1"]));
+ * console.log(w.layers.get("block1_conv1")!.kernel.length); // 3*3*3*64
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { UserError } from "../util/errors.ts";
+import type { ConvLayerSpec } from "./layers.ts";
+
+/** One conv layer's parameters: kernel `[3, 3, cIn, cOut]` (HWIO) and bias `[cOut]`. */
+export interface LayerWeights {
+  kernel: Float32Array;
+  bias: Float32Array;
+}
+
+/** The loaded layers plus where they came from. */
+export interface VggWeights {
+  /** The file or directory given. */
+  source: string;
+  /** "tfjs" or "hdf5". */
+  format: "tfjs" | "hdf5";
+  /** sha256 over the loaded layers' names and bytes: the identity used in cache keys. */
+  identity: string;
+  layers: Map<string, LayerWeights>;
+}
+
+interface ManifestWeight {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: unknown;
+}
+interface ManifestGroup {
+  paths: string[];
+  weights: ManifestWeight[];
+}
+
+function checkShapes(layer: ConvLayerSpec, kernelShape: number[], biasShape: number[], where: string) {
+  const want = [3, 3, layer.cIn, layer.cOut];
+  if (kernelShape.join(",") !== want.join(",")) {
+    throw new UserError(
+      `weights ${where}: ${layer.name} kernel has shape [${kernelShape}], expected [${want}]`,
+    );
+  }
+  if (biasShape.join(",") !== String(layer.cOut)) {
+    throw new UserError(
+      `weights ${where}: ${layer.name} bias has shape [${biasShape}], expected [${layer.cOut}]`,
+    );
+  }
+}
+
+async function identityOf(layers: Map<string, LayerWeights>): Promise<string> {
+  const parts: Uint8Array[] = [];
+  for (const [name, w] of layers) {
+    parts.push(new TextEncoder().encode(name));
+    parts.push(new Uint8Array(w.kernel.buffer, w.kernel.byteOffset, w.kernel.byteLength));
+    parts.push(new Uint8Array(w.bias.buffer, w.bias.byteOffset, w.bias.byteLength));
+  }
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const all = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.length;
+  }
+  const digest = await crypto.subtle.digest("SHA-256", all);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Load the needed layers from a tfjs layers-format directory (or its model.json). */
+export async function loadTfjsWeights(
+  path: string,
+  needed: readonly ConvLayerSpec[],
+): Promise<VggWeights> {
+  const modelJson = path.endsWith(".json") ? path : join(path, "model.json");
+  const dir = modelJson.slice(0, modelJson.lastIndexOf("/") + 1) || "./";
+  let manifest: ManifestGroup[];
+  try {
+    const parsed = JSON.parse(await Deno.readTextFile(modelJson));
+    manifest = parsed.weightsManifest;
+    if (!Array.isArray(manifest)) throw new Error("no weightsManifest array");
+  } catch (e) {
+    throw new UserError(`weights ${modelJson}: cannot read a tfjs model.json (${(e as Error).message})`);
+  }
+  const layers = new Map<string, LayerWeights>();
+  const groupCache = new Map<ManifestGroup, ArrayBuffer>();
+  for (const layer of needed) {
+    const find = (suffix: string) => {
+      for (const group of manifest) {
+        const w = group.weights.find((w) => w.name === `${layer.name}/${suffix}`);
+        if (w) return { group, w };
+      }
+      throw new UserError(`weights ${modelJson}: layer ${layer.name} has no '${suffix}' in weightsManifest`);
+    };
+    const k = find("kernel");
+    const b = find("bias");
+    checkShapes(layer, k.w.shape, b.w.shape, modelJson);
+    const read = async (group: ManifestGroup): Promise<ArrayBuffer> => {
+      const cached = groupCache.get(group);
+      if (cached) return cached;
+      const chunks: Uint8Array[] = [];
+      for (const p of group.paths) {
+        const file = join(dir, p);
+        try {
+          chunks.push(await Deno.readFile(file));
+        } catch (e) {
+          if (e instanceof Deno.errors.NotFound) {
+            throw new UserError(`weights: layer ${layer.name} needs ${file}, which is missing`);
+          }
+          throw new UserError(`weights: cannot read ${file} for layer ${layer.name}: ${(e as Error).message}`);
+        }
+      }
+      const size = chunks.reduce((n, c) => n + c.length, 0);
+      const buf = new Uint8Array(size);
+      let o = 0;
+      for (const c of chunks) {
+        buf.set(c, o);
+        o += c.length;
+      }
+      groupCache.set(group, buf.buffer);
+      return buf.buffer;
+    };
+    const slice = async (entry: { group: ManifestGroup; w: ManifestWeight }): Promise<Float32Array> => {
+      let offset = 0;
+      for (const w of entry.group.weights) {
+        if (w.dtype !== "float32" || w.quantization) {
+          throw new UserError(`weights ${modelJson}: ${w.name} is ${w.dtype}${w.quantization ? " quantized" : ""}; only float32 is supported`);
+        }
+        const n = w.shape.reduce((a, b) => a * b, 1);
+        if (w === entry.w) {
+          const buf = await read(entry.group);
+          if (buf.byteLength < offset + 4 * n) {
+            throw new UserError(
+              `weights: shard files of ${entry.w.name} (${entry.group.paths.join(", ")}) hold ${buf.byteLength} bytes, expected at least ${offset + 4 * n}`,
+            );
+          }
+          return new Float32Array(buf.slice(offset, offset + 4 * n));
+        }
+        offset += 4 * n;
+      }
+      throw new Error("unreachable");
+    };
+    layers.set(layer.name, { kernel: await slice(k), bias: await slice(b) });
+  }
+  return { source: path, format: "tfjs", identity: await identityOf(layers), layers };
+}
+
+/** Load the needed layers from a Keras HDF5 weights file. */
+export async function loadHdf5Weights(
+  path: string,
+  needed: readonly ConvLayerSpec[],
+): Promise<VggWeights> {
+  const h5wasm = (await import("h5wasm/node")).default;
+  await h5wasm.ready;
+  try {
+    await Deno.stat(path);
+  } catch {
+    throw new UserError(`weights: ${path} does not exist`);
+  }
+  let file;
+  try {
+    file = new h5wasm.File(path, "r");
+  } catch (e) {
+    throw new UserError(`weights ${path}: not a readable HDF5 file (${(e as Error).message})`);
+  }
+  try {
+    // Full-model saves nest the layers under "model_weights"; weight-only files do not.
+    const root = file.keys().includes("model_weights") ? "model_weights/" : "";
+    const layers = new Map<string, LayerWeights>();
+    for (const layer of needed) {
+      const group = file.get(root + layer.name);
+      if (!group || !(group instanceof h5wasm.Group)) {
+        throw new UserError(`weights ${path}: layer ${layer.name} is missing from the HDF5 file`);
+      }
+      const attr = group.attrs["weight_names"];
+      let names: string[] = attr ? ([] as string[]).concat(attr.value as string | string[]) : [];
+      if (names.length === 0) names = group.keys();
+      const datasets = names.map((n) => file!.get(`${root}${layer.name}/${n}`))
+        .filter((d) => d instanceof h5wasm.Dataset) as InstanceType<typeof h5wasm.Dataset>[];
+      const kernel = datasets.find((d) => d.shape?.length === 4);
+      const bias = datasets.find((d) => d.shape?.length === 1);
+      if (!kernel || !bias) {
+        throw new UserError(`weights ${path}: layer ${layer.name} lacks a 4-D kernel and a 1-D bias`);
+      }
+      checkShapes(layer, kernel.shape!, bias.shape!, path);
+      const k = kernel.value, b = bias.value;
+      if (!(k instanceof Float32Array) || !(b instanceof Float32Array)) {
+        throw new UserError(`weights ${path}: layer ${layer.name} is not float32`);
+      }
+      layers.set(layer.name, { kernel: new Float32Array(k), bias: new Float32Array(b) });
+    }
+    return { source: path, format: "hdf5", identity: await identityOf(layers), layers };
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Load VGG19 weights from a tfjs directory / model.json or an HDF5 file,
+ * deciding by what `path` is.
+ */
+export async function loadVggWeights(
+  path: string,
+  needed: readonly ConvLayerSpec[],
+): Promise<VggWeights> {
+  let stat: Deno.FileInfo;
+  try {
+    stat = await Deno.stat(path);
+  } catch {
+    throw new UserError(
+      `--weights: ${path} does not exist (run \`deno task weights\` to download Keras's VGG19, or point --weights at a tfjs directory or .h5 file)`,
+    );
+  }
+  if (stat.isDirectory || path.endsWith(".json")) return loadTfjsWeights(path, needed);
+  return loadHdf5Weights(path, needed);
+}

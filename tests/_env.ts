@@ -1,0 +1,49 @@
+/**
+ * Shared test setup: where the read-only real data lives, and backend
+ * selection for tests.
+ *
+ * `NST_SHARED` points at the shared data folder (default `../shared` beside
+ * the repo). WebGPU tests need an adapter; without one they fail when
+ * `NST_REQUIRE_WEBGPU=1` (set by `.ci/run`) and are skipped otherwise, with
+ * the reason printed.
+ *
+ * @example
+ * ```ts
+ * import { SHARED, sharedPath } from "./_env.ts";
+ * console.log(sharedPath("weights/vgg19-tfjs"));
+ * ```
+ * @module
+ */
+import { fromFileUrl, join } from "node:path";
+import { probeWebGpuAdapter } from "../src/tf.ts";
+
+const repoRoot = fromFileUrl(new URL("..", import.meta.url));
+
+/** The shared data folder. */
+export const SHARED: string = Deno.env.get("NST_SHARED") ?? join(repoRoot, "..", "shared");
+
+/** A path inside {@link SHARED}. */
+export function sharedPath(rel: string): string {
+  return join(SHARED, rel);
+}
+
+/** The shared tfjs VGG19 weights (blocks 1-3 only). */
+export const SHARED_WEIGHTS: string = sharedPath("weights/vgg19-tfjs");
+
+/** The repository root (for running the CLI in tests). */
+export const REPO_ROOT: string = repoRoot;
+
+const adapter = await probeWebGpuAdapter();
+const requireWebGpu = Deno.env.get("NST_REQUIRE_WEBGPU") === "1";
+if (!adapter && requireWebGpu) {
+  throw new Error("NST_REQUIRE_WEBGPU=1 but navigator.gpu gives no adapter (install mesa-vulkan-drivers)");
+}
+
+/** True when a WebGPU adapter exists; tests use it as `ignore: !HAS_WEBGPU`. */
+export const HAS_WEBGPU: boolean = adapter !== null;
+if (!HAS_WEBGPU) console.warn("tests: no WebGPU adapter, webgpu tests are skipped");
+
+/** The backends tests run on here. */
+export const TEST_BACKENDS: ("cpu" | "wasm" | "webgpu")[] = HAS_WEBGPU
+  ? ["cpu", "wasm", "webgpu"]
+  : ["cpu", "wasm"];
