@@ -15,6 +15,7 @@
  * @module
  */
 import { tf } from "./tf.ts";
+import { UserError } from "./util/errors.ts";
 
 /** Adam hyper-parameters (TensorFlow's formulation, epsilon outside the bias correction). */
 export interface AdamConfig {
@@ -138,4 +139,26 @@ export function useKernels(set: KernelSet): void {
 /** The kernel set in use. */
 export function activeKernels(): KernelSet {
   return active;
+}
+
+/** Values `--kernels` accepts. */
+export const KERNEL_CHOICES: readonly string[] = ["auto", "custom", "stock"];
+
+/**
+ * Activate the kernel set named by `--kernels` for `backend` and return its
+ * name. `custom` needs the webgpu backend; `auto` picks stock until the
+ * custom set is measured to be faster on this adapter.
+ */
+export function selectKernelsByName(name: string, backend: string): Promise<"stock" | "custom"> {
+  if (!KERNEL_CHOICES.includes(name)) {
+    throw new UserError(`--kernels: unknown kernel set '${name}' (known: ${KERNEL_CHOICES.join(", ")})`);
+  }
+  if (name === "custom") {
+    if (backend !== "webgpu") {
+      throw new UserError(`--kernels custom: the WGSL kernels need --backend webgpu (got ${backend}); use --kernels stock`);
+    }
+    throw new UserError("--kernels custom: the WGSL kernel set is not built yet; use --kernels stock");
+  }
+  useKernels(STOCK_KERNELS);
+  return Promise.resolve("stock");
 }

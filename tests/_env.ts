@@ -14,10 +14,11 @@
  * ```
  * @module
  */
-import { fromFileUrl, join } from "node:path";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { probeWebGpuAdapter } from "../src/tf.ts";
 
-const repoRoot = fromFileUrl(new URL("..", import.meta.url));
+const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 
 /** The shared data folder. */
 export const SHARED: string = Deno.env.get("NST_SHARED") ?? join(repoRoot, "..", "shared");

@@ -162,6 +162,28 @@ export async function loadTfjsWeights(
   return { source: path, format: "tfjs", identity: await identityOf(layers), layers };
 }
 
+/** HDF5's superblock signature sits at byte 0, 512, 1024, 2048, ... of the file. */
+async function hasHdf5Signature(path: string): Promise<boolean> {
+  const sig = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(path);
+  } catch (e) {
+    throw new UserError(`weights: cannot open ${path} (${(e as Error).message})`);
+  }
+  try {
+    const size = (await f.stat()).size;
+    const buf = new Uint8Array(8);
+    for (let off = 0; off + 8 <= size; off = off === 0 ? 512 : off * 2) {
+      await f.seek(off, Deno.SeekMode.Start);
+      if ((await f.read(buf)) === 8 && sig.every((b, i) => buf[i] === b)) return true;
+    }
+    return false;
+  } finally {
+    f.close();
+  }
+}
+
 /** Load the needed layers from a Keras HDF5 weights file. */
 export async function loadHdf5Weights(
   path: string,
@@ -169,10 +191,8 @@ export async function loadHdf5Weights(
 ): Promise<VggWeights> {
   const h5wasm = (await import("h5wasm/node")).default;
   await h5wasm.ready;
-  try {
-    await Deno.stat(path);
-  } catch {
-    throw new UserError(`weights: ${path} does not exist`);
+  if (!await hasHdf5Signature(path)) {
+    throw new UserError(`weights ${path}: not an HDF5 file (no HDF5 signature)`);
   }
   let file;
   try {
@@ -207,6 +227,9 @@ export async function loadHdf5Weights(
       layers.set(layer.name, { kernel: new Float32Array(k), bias: new Float32Array(b) });
     }
     return { source: path, format: "hdf5", identity: await identityOf(layers), layers };
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`weights ${path}: cannot read the HDF5 file (${(e as Error).message})`);
   } finally {
     file.close();
   }

@@ -1,0 +1,134 @@
+/**
+ * Image decoding, resizing and encoding through sharp (libvips): JPEG and PNG
+ * in, with EXIF orientation applied and grayscale, CMYK or alpha images turned
+ * into 3-channel sRGB; 8-bit sRGB PNG out, written atomically.
+ *
+ * @example
+ * ```ts
+ * import { loadImage, savePng } from "./io.ts";
+ * const img = await loadImage("../shared/data/content/tubingen.jpg", { longSide: 128 });
+ * console.log(img.width, img.height); // 128 96
+ * await savePng("out/copy.png", img);
+ * ```
+ * @module
+ */
+import sharp from "sharp";
+import { extname, join } from "node:path";
+import { UserError } from "../util/errors.ts";
+import { writeFileAtomic } from "../util/fs.ts";
+
+/** An RGB image: `data` is HWC, values in [0, 255] (float). */
+export interface RgbImage {
+  data: Float32Array;
+  width: number;
+  height: number;
+}
+
+/** File extensions read as images. */
+export const IMAGE_EXTENSIONS: readonly string[] = [".jpg", ".jpeg", ".png"];
+
+/** Options for {@link loadImage}. */
+export interface LoadOptions {
+  /** Resize so the long side is this many pixels (Lanczos-3); no resampling if it already is. */
+  longSide?: number;
+  /** Resize to exactly this width and height (aspect ratio not kept). Wins over longSide. */
+  exact?: { width: number; height: number };
+}
+
+/** Size of an image of `width x height` scaled so its long side is `longSide`. */
+export function fitLongSide(width: number, height: number, longSide: number): {
+  width: number;
+  height: number;
+} {
+  const s = longSide / Math.max(width, height);
+  return {
+    width: Math.max(1, Math.round(width * s)),
+    height: Math.max(1, Math.round(height * s)),
+  };
+}
+
+/** Decode an image file into RGB floats, optionally resized. */
+export async function loadImage(path: string, opts: LoadOptions = {}): Promise<RgbImage> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    throw new UserError(`${path}: cannot read image (${(e as Error).message})`);
+  }
+  return await decodeImage(bytes, path, opts);
+}
+
+/** Decode image bytes (named `label` in errors) into RGB floats. */
+export async function decodeImage(
+  bytes: Uint8Array,
+  label: string,
+  opts: LoadOptions = {},
+): Promise<RgbImage> {
+  try {
+    // rotate() with no angle applies the EXIF orientation.
+    const base = sharp(bytes, { failOn: "error" }).rotate();
+    const meta = await base.metadata();
+    if (!meta.width || !meta.height) throw new Error("no image dimensions");
+    // EXIF orientations 5..8 swap width and height once applied.
+    const swap = (meta.orientation ?? 1) >= 5;
+    let width = swap ? meta.height : meta.width;
+    let height = swap ? meta.width : meta.height;
+    let target: { width: number; height: number } | null = null;
+    if (opts.exact) target = opts.exact;
+    else if (opts.longSide) target = fitLongSide(width, height, opts.longSide);
+    let pipeline = base;
+    if (target && (target.width !== width || target.height !== height)) {
+      pipeline = pipeline.resize(target.width, target.height, { fit: "fill", kernel: "lanczos3" });
+      width = target.width;
+      height = target.height;
+    }
+    const { data, info } = await pipeline.toColourspace("srgb").removeAlpha().raw().toBuffer({
+      resolveWithObject: true,
+    });
+    const out = new Float32Array(width * height * 3);
+    if (info.channels === 3) {
+      for (let i = 0; i < out.length; i++) out[i] = data[i];
+    } else if (info.channels === 1) {
+      for (let i = 0; i < width * height; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = data[i];
+    } else {
+      throw new Error(`unexpected ${info.channels} channels after conversion`);
+    }
+    return { data: out, width, height };
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${label}: not a decodable JPEG or PNG image (${(e as Error).message})`);
+  }
+}
+
+/** Encode an RGB image (values clamped and rounded to 0..255) as 8-bit sRGB PNG bytes. */
+export async function encodePng(img: RgbImage): Promise<Uint8Array> {
+  const px = new Uint8Array(img.width * img.height * 3);
+  for (let i = 0; i < px.length; i++) px[i] = Math.max(0, Math.min(255, Math.round(img.data[i])));
+  const buf = await sharp(px, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .withMetadata({ icc: "srgb" }).png().toBuffer();
+  return new Uint8Array(buf);
+}
+
+/** Write an RGB image as PNG to `path` atomically (temp file, then rename). */
+export async function savePng(path: string, img: RgbImage): Promise<void> {
+  await writeFileAtomic(path, await encodePng(img));
+}
+
+/** True when `path` has an image extension. */
+export function isImagePath(path: string): boolean {
+  return IMAGE_EXTENSIONS.includes(extname(path).toLowerCase());
+}
+
+/** Image files directly inside `dir`, sorted by name; a UserError when there are none. */
+export async function listImages(dir: string, flag = "--content"): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && isImagePath(e.name)) out.push(join(dir, e.name));
+    }
+  } catch (e) {
+    throw new UserError(`${flag}: cannot read directory ${dir} (${(e as Error).message})`);
+  }
+  if (out.length === 0) throw new UserError(`${flag}: directory ${dir} contains no .jpg/.jpeg/.png images`);
+  return out.sort();
+}

@@ -1,0 +1,56 @@
+/**
+ * The losses of Gatys et al. as the research plan defines them, per image of
+ * a batch (each image of a batch keeps its own loss):
+ *
+ * - content: mean squared error between the content layer's features of x and
+ *   of the content image;
+ * - style: L_style = sum_l w_l E_l with E_l = 1/(4 N_l^2 M_l^2) sum_ij (G_ij - A_ij)^2,
+ *   G = F^T F of x's features (N_l channels, M_l = height*width), w_l = 1/|L|;
+ * - total: alpha * L_content + beta * L_style.
+ *
+ * The style loss carries its closed-form gradient dE/dF = F (G - A) / (N^2 M^2)
+ * through the active kernel set, so a fused kernel can compute both at once.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { contentLoss, gram } from "./losses.ts";
+ * const f = tf.ones([1, 2, 2, 3]) as tf.Tensor4D;
+ * contentLoss(f, tf.zeros([1, 2, 2, 3])).print(); // [1]
+ * gram(f).print(); // [[[4,4,4],[4,4,4],[4,4,4]]]
+ * ```
+ * @module
+ */
+import { tf } from "../tf.ts";
+import { activeKernels } from "../ops.ts";
+
+/** Features `[B, H, W, N]` viewed as `[B, M = H*W, N]`. */
+function flatten(f: tf.Tensor4D): tf.Tensor3D {
+  const [b, h, w, n] = f.shape;
+  return tf.reshape(f, [b, h * w, n]);
+}
+
+/** Unnormalised Gram matrices `[B, N, N]` of features `[B, H, W, N]`. */
+export function gram(f: tf.Tensor4D): tf.Tensor3D {
+  return tf.tidy(() => activeKernels().gram(flatten(f)));
+}
+
+/** Per-image content loss `[B]`: mean of (F - P)^2; `target` may have batch 1 (broadcast) or B. */
+export function contentLoss(f: tf.Tensor4D, target: tf.Tensor4D): tf.Tensor1D {
+  return tf.tidy(() => tf.mean(tf.squaredDifference(f, target), [1, 2, 3]) as tf.Tensor1D);
+}
+
+/** Per-image E_l `[B]` of one layer against the target Gram `[N, N]`, differentiable in f. */
+export function styleLayerLoss(f: tf.Tensor4D, target: tf.Tensor2D): tf.Tensor1D {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
+    const { loss, grad } = activeKernels().styleLoss(flatten(x), target);
+    save([grad]);
+    return {
+      value: loss,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.reshape(tf.mul(saved[0], tf.reshape(dy, [-1, 1, 1])), x.shape),
+    };
+  });
+  return op(f) as tf.Tensor1D;
+}
