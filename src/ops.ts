@@ -151,13 +151,19 @@ export const KERNEL_CHOICES: readonly string[] = ["auto", "custom", "stock"];
  */
 export function selectKernelsByName(name: string, backend: string): Promise<"stock" | "custom"> {
   if (!KERNEL_CHOICES.includes(name)) {
-    throw new UserError(`--kernels: unknown kernel set '${name}' (known: ${KERNEL_CHOICES.join(", ")})`);
+    throw new UserError(
+      `--kernels: unknown kernel set '${name}' (known: ${KERNEL_CHOICES.join(", ")})`,
+    );
   }
   if (name === "custom") {
     if (backend !== "webgpu") {
-      throw new UserError(`--kernels custom: the WGSL kernels need --backend webgpu (got ${backend}); use --kernels stock`);
+      throw new UserError(
+        `--kernels custom: the WGSL kernels need --backend webgpu (got ${backend}); use --kernels stock`,
+      );
     }
-    throw new UserError("--kernels custom: the WGSL kernel set is not built yet; use --kernels stock");
+    throw new UserError(
+      "--kernels custom: the WGSL kernel set is not built yet; use --kernels stock",
+    );
   }
   useKernels(STOCK_KERNELS);
   return Promise.resolve("stock");

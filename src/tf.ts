@@ -44,6 +44,10 @@ export interface BackendInfo {
 export async function probeWebGpuAdapter(): Promise<string | null> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) return null;
+  // Mesa's Vulkan loader complains on every adapter request when this is unset (headless servers).
+  if (!Deno.env.get("XDG_RUNTIME_DIR")) {
+    Deno.env.set("XDG_RUNTIME_DIR", Deno.env.get("TMPDIR") ?? "/tmp");
+  }
   try {
     const adapter = await gpu.requestAdapter();
     if (!adapter) return null;

@@ -37,7 +37,9 @@ export const REPO_ROOT: string = repoRoot;
 const adapter = await probeWebGpuAdapter();
 const requireWebGpu = Deno.env.get("NST_REQUIRE_WEBGPU") === "1";
 if (!adapter && requireWebGpu) {
-  throw new Error("NST_REQUIRE_WEBGPU=1 but navigator.gpu gives no adapter (install mesa-vulkan-drivers)");
+  throw new Error(
+    "NST_REQUIRE_WEBGPU=1 but navigator.gpu gives no adapter (install mesa-vulkan-drivers)",
+  );
 }
 
 /** True when a WebGPU adapter exists; tests use it as `ignore: !HAS_WEBGPU`. */

@@ -89,7 +89,9 @@ export async function decodeImage(
     if (info.channels === 3) {
       for (let i = 0; i < out.length; i++) out[i] = data[i];
     } else if (info.channels === 1) {
-      for (let i = 0; i < width * height; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = data[i];
+      for (let i = 0; i < width * height; i++) {
+        out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = data[i];
+      }
     } else {
       throw new Error(`unexpected ${info.channels} channels after conversion`);
     }
@@ -129,6 +131,8 @@ export async function listImages(dir: string, flag = "--content"): Promise<strin
   } catch (e) {
     throw new UserError(`${flag}: cannot read directory ${dir} (${(e as Error).message})`);
   }
-  if (out.length === 0) throw new UserError(`${flag}: directory ${dir} contains no .jpg/.jpeg/.png images`);
+  if (out.length === 0) {
+    throw new UserError(`${flag}: directory ${dir} contains no .jpg/.jpeg/.png images`);
+  }
   return out.sort();
 }

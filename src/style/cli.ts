@@ -19,13 +19,18 @@ import { Vgg19 } from "../vgg/model.ts";
 import { defaultWeightsPath } from "../vgg/download.ts";
 import { NonFiniteLossError } from "./engine.ts";
 import { stylizeBatch } from "./run.ts";
-import { DEFAULT_ADAM, PRESET_NAMES, type PresetName, profileByName, resolveWeights } from "./options.ts";
+import {
+  DEFAULT_ADAM,
+  PRESET_NAMES,
+  type PresetName,
+  profileByName,
+  resolveWeights,
+} from "./options.ts";
 import { runMain, UserError } from "../util/errors.ts";
 import { selectKernelsByName } from "../ops.ts";
 import { tempSibling } from "../util/fs.ts";
 import { defaultStylePath } from "../util/assets.ts";
 import { Progress } from "../util/progress.ts";
-
 
 /** One row of the options table: flag, value name, default, help. */
 interface Opt {
@@ -37,28 +42,108 @@ interface Opt {
 
 /** The options table: every knob of the algorithm, with the paper's default. */
 export const STYLIZE_OPTIONS: Record<string, Opt> = {
-  content: { type: "string", value: "FILE|DIR", help: "content image, or a directory of images (required)" },
-  style: { type: "string", value: "FILE", help: "style image (default: Composition VII from `deno task data`)" },
-  out: { type: "string", value: "FILE|DIR", help: "output PNG, or directory for a directory of content images (default out/)" },
-  size: { type: "string", value: "N", help: "long side in pixels (default: the image's own, capped at 512)" },
-  iterations: { type: "string", value: "N", default: "1000", help: "Adam steps; 0 only evaluates and logs the losses" },
-  preset: { type: "string", value: "NAME", default: "medium", help: "content:style ratio preset: light | medium | heavy" },
-  ratio: { type: "string", value: "R", help: "content:style weight ratio alpha/beta (overrides --preset)" },
-  profile: { type: "string", value: "NAME", default: "paper", help: "layer profile: paper | offline (blocks 1-3 only)" },
-  "content-layer": { type: "string", value: "LAYER", help: "content layer (default from the profile: block5_conv2)" },
-  "style-layers": { type: "string", value: "L1,L2,..", help: "style layers (default from the profile: block1_conv1..block5_conv1)" },
-  init: { type: "string", value: "content|random|FILE", default: "content", help: "starting image" },
+  content: {
+    type: "string",
+    value: "FILE|DIR",
+    help: "content image, or a directory of images (required)",
+  },
+  style: {
+    type: "string",
+    value: "FILE",
+    help: "style image (default: Composition VII from `deno task data`)",
+  },
+  out: {
+    type: "string",
+    value: "FILE|DIR",
+    help: "output PNG, or directory for a directory of content images (default out/)",
+  },
+  size: {
+    type: "string",
+    value: "N",
+    help: "long side in pixels (default: the image's own, capped at 512)",
+  },
+  iterations: {
+    type: "string",
+    value: "N",
+    default: "1000",
+    help: "Adam steps; 0 only evaluates and logs the losses",
+  },
+  preset: {
+    type: "string",
+    value: "NAME",
+    default: "medium",
+    help: "content:style ratio preset: light | medium | heavy",
+  },
+  ratio: {
+    type: "string",
+    value: "R",
+    help: "content:style weight ratio alpha/beta (overrides --preset)",
+  },
+  profile: {
+    type: "string",
+    value: "NAME",
+    default: "paper",
+    help: "layer profile: paper | offline (blocks 1-3 only)",
+  },
+  "content-layer": {
+    type: "string",
+    value: "LAYER",
+    help: "content layer (default from the profile: block5_conv2)",
+  },
+  "style-layers": {
+    type: "string",
+    value: "L1,L2,..",
+    help: "style layers (default from the profile: block1_conv1..block5_conv1)",
+  },
+  init: {
+    type: "string",
+    value: "content|random|FILE",
+    default: "content",
+    help: "starting image",
+  },
   seed: { type: "string", value: "N", default: "0", help: "seed for --init random" },
-  lr: { type: "string", value: "X", default: String(DEFAULT_ADAM.learningRate), help: "Adam learning rate" },
+  lr: {
+    type: "string",
+    value: "X",
+    default: String(DEFAULT_ADAM.learningRate),
+    help: "Adam learning rate",
+  },
   beta1: { type: "string", value: "X", default: String(DEFAULT_ADAM.beta1), help: "Adam beta1" },
   beta2: { type: "string", value: "X", default: String(DEFAULT_ADAM.beta2), help: "Adam beta2" },
-  epsilon: { type: "string", value: "X", default: String(DEFAULT_ADAM.epsilon), help: "Adam epsilon" },
+  epsilon: {
+    type: "string",
+    value: "X",
+    default: String(DEFAULT_ADAM.epsilon),
+    help: "Adam epsilon",
+  },
   backend: { type: "string", value: "NAME", default: "auto", help: "auto | webgpu | wasm | cpu" },
-  kernels: { type: "string", value: "NAME", default: "auto", help: "auto | custom (WGSL, webgpu only) | stock (tfjs's)" },
-  weights: { type: "string", value: "DIR|FILE", help: "VGG19 weights: tfjs model dir or Keras .h5 (default: `deno task weights` cache)" },
-  log: { type: "string", value: "FILE", help: "JSON Lines loss log, one line per iteration and image" },
-  "save-every": { type: "string", value: "N", help: "also save the current image every N iterations" },
-  batch: { type: "string", value: "N", default: "1", help: "images optimised together (same size after resizing)" },
+  kernels: {
+    type: "string",
+    value: "NAME",
+    default: "auto",
+    help: "auto | custom (WGSL, webgpu only) | stock (tfjs's)",
+  },
+  weights: {
+    type: "string",
+    value: "DIR|FILE",
+    help: "VGG19 weights: tfjs model dir or Keras .h5 (default: `deno task weights` cache)",
+  },
+  log: {
+    type: "string",
+    value: "FILE",
+    help: "JSON Lines loss log, one line per iteration and image",
+  },
+  "save-every": {
+    type: "string",
+    value: "N",
+    help: "also save the current image every N iterations",
+  },
+  batch: {
+    type: "string",
+    value: "N",
+    default: "1",
+    help: "images optimised together (same size after resizing)",
+  },
   help: { type: "boolean", help: "print this table" },
 };
 
@@ -69,7 +154,8 @@ export function helpText(): string {
     o.help + (o.default !== undefined ? ` [default: ${o.default}]` : ""),
   ]);
   const w = Math.max(...rows.map((r) => r[0].length));
-  return "deno task stylize [options]\n\n" + rows.map(([a, b]) => `  ${a.padEnd(w)}  ${b}`).join("\n");
+  return "deno task stylize [options]\n\n" +
+    rows.map(([a, b]) => `  ${a.padEnd(w)}  ${b}`).join("\n");
 }
 
 /** Parse a flag as a number satisfying `ok`, or throw a UserError naming it. */
@@ -89,13 +175,14 @@ export function numberFlag(
 
 const positiveInt = (n: number) => Number.isInteger(n) && n > 0;
 
-async function main(): Promise<void> {
+/** Run `deno task stylize` with the given command-line arguments. */
+export async function stylizeMain(args: string[]): Promise<void> {
   const options = Object.fromEntries(
     Object.entries(STYLIZE_OPTIONS).map(([k, o]) => [k, { type: o.type, default: o.default }]),
   ) as Record<string, { type: "string" | "boolean"; default?: string }>;
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args: Deno.args, options, strict: true, allowPositionals: false }).values;
+    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (e) {
     throw new UserError(`${(e as Error).message} (see --help)`);
   }
@@ -108,7 +195,12 @@ async function main(): Promise<void> {
   // Validate every flag before any work starts.
   const content = str("content");
   if (!content) throw new UserError("--content: required (an image file or a directory of images)");
-  const iterations = numberFlag("iterations", str("iterations"), (n) => Number.isInteger(n) && n >= 0, "an integer >= 0")!;
+  const iterations = numberFlag(
+    "iterations",
+    str("iterations"),
+    (n) => Number.isInteger(n) && n >= 0,
+    "an integer >= 0",
+  )!;
   const size = numberFlag("size", str("size"), positiveInt, "a positive integer");
   const batch = numberFlag("batch", str("batch"), positiveInt, "a positive integer")!;
   const seed = numberFlag("seed", str("seed"), Number.isInteger, "an integer")!;
@@ -127,13 +219,16 @@ async function main(): Promise<void> {
   const ratio = numberFlag("ratio", str("ratio"), (n) => n > 0, "a positive number") ??
     profile.presets[preset as PresetName];
   const contentLayer = str("content-layer") ?? profile.contentLayer;
-  const styleLayers = str("style-layers")?.split(",").map((s) => s.trim()).filter(Boolean) ?? profile.styleLayers;
+  const styleLayers = str("style-layers")?.split(",").map((s) => s.trim()).filter(Boolean) ??
+    profile.styleLayers;
   if (styleLayers.length === 0) throw new UserError("--style-layers: give at least one layer");
   layersUpTo([contentLayer], "--content-layer");
   const allSpecs = layersUpTo([contentLayer, ...styleLayers], "--style-layers");
   const backendChoice = str("backend")! as BackendChoice;
   if (!BACKEND_CHOICES.includes(backendChoice)) {
-    throw new UserError(`--backend: unknown backend '${backendChoice}' (known: ${BACKEND_CHOICES.join(", ")})`);
+    throw new UserError(
+      `--backend: unknown backend '${backendChoice}' (known: ${BACKEND_CHOICES.join(", ")})`,
+    );
   }
   const initFlag = str("init")!;
   const stylePath = str("style") ?? await defaultStylePath();
@@ -147,11 +242,14 @@ async function main(): Promise<void> {
     contentPaths = await listImages(content);
     outIsDir = true;
   } else {
-    if (!isImagePath(content)) throw new UserError(`--content: ${content} is not a .jpg/.jpeg/.png file`);
+    if (!isImagePath(content)) {
+      throw new UserError(`--content: ${content} is not a .jpg/.jpeg/.png file`);
+    }
     contentPaths = [content];
     outIsDir = false;
   }
-  let out = str("out") ?? (outIsDir ? "out" : join("out", `${basename(content, extname(content))}_stylized.png`));
+  let out = str("out") ??
+    (outIsDir ? "out" : join("out", `${basename(content, extname(content))}_stylized.png`));
   if (!outIsDir && extname(out).toLowerCase() !== ".png") {
     if ((await Deno.stat(out).catch(() => null))?.isDirectory) {
       out = join(out, `${basename(content, extname(content))}_stylized.png`);
@@ -167,7 +265,9 @@ async function main(): Promise<void> {
   console.error(`kernels: ${kernels}`);
   const { alpha, beta } = resolveWeights(ratio);
   console.error(
-    `layers: content ${contentLayer}, style ${styleLayers.join(", ")}; ratio ${ratio} (alpha ${alpha}, beta ${beta})`,
+    `layers: content ${contentLayer}, style ${
+      styleLayers.join(", ")
+    }; ratio ${ratio} (alpha ${alpha}, beta ${beta})`,
   );
 
   await loadImage(stylePath); // a corrupt style image fails here, before any work
@@ -175,13 +275,18 @@ async function main(): Promise<void> {
   for (const p of contentPaths) {
     const probe = await loadImage(p, size ? { longSide: size } : {});
     const long = Math.max(probe.width, probe.height);
-    images.push({ path: p, img: !size && long > 512 ? await loadImage(p, { longSide: 512 }) : probe });
+    images.push({
+      path: p,
+      img: !size && long > 512 ? await loadImage(p, { longSide: 512 }) : probe,
+    });
   }
   const initImage = initFlag === "content" || initFlag === "random" ? null : initFlag;
 
   const vgg = Vgg19.create(weights, allSpecs);
   const logTmp = str("log") ? tempSibling(str("log")!) : null;
-  const log = logTmp ? await Deno.open(logTmp, { write: true, create: true, truncate: true }) : null;
+  const log = logTmp
+    ? await Deno.open(logTmp, { write: true, create: true, truncate: true })
+    : null;
   const enc = new TextEncoder();
   // Group by size: a batch is one tensor.
   const groups = new Map<string, typeof images>();
@@ -190,7 +295,9 @@ async function main(): Promise<void> {
     groups.set(key, [...(groups.get(key) ?? []), im]);
   }
   const batches: (typeof images)[] = [];
-  for (const g of groups.values()) for (let i = 0; i < g.length; i += batch) batches.push(g.slice(i, i + batch));
+  for (const g of groups.values()) {
+    for (let i = 0; i < g.length; i += batch) batches.push(g.slice(i, i + batch));
+  }
   const progress = new Progress("stylize", batches.length * (iterations + 1), "it");
   const written: string[] = [];
   try {
@@ -199,7 +306,12 @@ async function main(): Promise<void> {
       const longSide = Math.max(width, height);
       const styleSized = await loadImage(stylePath, { longSide });
       const initT = initImage
-        ? tf.tensor4d((await loadImage(initImage, { exact: { width, height } })).data, [1, height, width, 3])
+        ? tf.tensor4d((await loadImage(initImage, { exact: { width, height } })).data, [
+          1,
+          height,
+          width,
+          3,
+        ])
         : null;
       const t0 = performance.now();
       let result;
@@ -208,15 +320,33 @@ async function main(): Promise<void> {
           vgg,
           group.map((g) => g.img),
           styleSized,
-          { contentLayer, styleLayers, alpha, beta, adam, init: initT ?? (initFlag as "content" | "random"), seed },
+          {
+            contentLayer,
+            styleLayers,
+            alpha,
+            beta,
+            adam,
+            init: initT ?? (initFlag as "content" | "random"),
+            seed,
+          },
           {
             iterations,
             onIteration: async (it, losses) => {
               const itPerS = it / ((performance.now() - t0) / 1000);
-              progress.tick(1, `${group.length} img ${width}x${height} total ${losses[0].total_loss.toExponential(3)}`);
+              progress.tick(
+                1,
+                `${group.length} img ${width}x${height} total ${
+                  losses[0].total_loss.toExponential(3)
+                }`,
+              );
               if (log) {
                 const lines = losses.map((l, i) =>
-                  JSON.stringify({ iteration: it, ...l, image: group[i].path, it_per_s: it > 0 ? itPerS : null }) + "\n"
+                  JSON.stringify({
+                    iteration: it,
+                    ...l,
+                    image: group[i].path,
+                    it_per_s: it > 0 ? itPerS : null,
+                  }) + "\n"
                 ).join("");
                 await log.write(enc.encode(lines));
               }
@@ -226,7 +356,10 @@ async function main(): Promise<void> {
                 every: saveEvery,
                 save: async (it, imgs) => {
                   for (let i = 0; i < imgs.length; i++) {
-                    const p = outPathOf(group[i].path).replace(/\.png$/i, `_iter${String(it).padStart(4, "0")}.png`);
+                    const p = outPathOf(group[i].path).replace(
+                      /\.png$/i,
+                      `_iter${String(it).padStart(4, "0")}.png`,
+                    );
                     await savePng(p, imgs[i]);
                   }
                 },
@@ -248,7 +381,9 @@ async function main(): Promise<void> {
         written.push(p);
       }
       const secs = (performance.now() - t0) / 1000;
-      progress.note(`${group.length} image(s) ${width}x${height}: ${(iterations / secs).toFixed(2)} it/s`);
+      progress.note(
+        `${group.length} image(s) ${width}x${height}: ${(iterations / secs).toFixed(2)} it/s`,
+      );
     }
     progress.done();
     if (log && logTmp) {
@@ -265,7 +400,11 @@ async function main(): Promise<void> {
   } finally {
     vgg.dispose();
   }
-  console.error(`wrote ${written.length} image(s): ${written.slice(0, 5).join(", ")}${written.length > 5 ? ", ..." : ""}`);
+  console.error(
+    `wrote ${written.length} image(s): ${written.slice(0, 5).join(", ")}${
+      written.length > 5 ? ", ..." : ""
+    }`,
+  );
 }
 
-if (import.meta.main) await runMain(main);
+if (import.meta.main) await runMain(() => stylizeMain(Deno.args));

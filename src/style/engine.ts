@@ -76,7 +76,9 @@ export class GatysOptimizer {
     this.bounds = pixelBounds();
     const [b, h, w] = content.shape;
     const pContent = preprocess(content);
-    this.contentTarget = tf.tidy(() => vgg.features(pContent, [config.contentLayer])[config.contentLayer]);
+    this.contentTarget = tf.tidy(() =>
+      vgg.features(pContent, [config.contentLayer])[config.contentLayer]
+    );
     // The Gram of the style image is scaled by M_x / M_style so that a style
     // image of another size than x gives targets on G's scale.
     this.styleTargets = tf.tidy(() => {
@@ -128,7 +130,9 @@ export class GatysOptimizer {
     const c = contentLoss(feats[this.config.contentLayer], this.contentTarget);
     const w = 1 / this.config.styleLayers.length;
     const s = tf.mul(
-      tf.addN(this.config.styleLayers.map((name, i) => styleLayerLoss(feats[name], this.styleTargets[i]))),
+      tf.addN(
+        this.config.styleLayers.map((name, i) => styleLayerLoss(feats[name], this.styleTargets[i])),
+      ),
       w,
     ) as tf.Tensor1D;
     const total = tf.add(tf.mul(c, this.config.alpha), tf.mul(s, this.config.beta)) as tf.Tensor1D;
@@ -146,7 +150,11 @@ export class GatysOptimizer {
     const out: LossValues[] = [];
     const improved: boolean[] = [];
     for (let i = 0; i < b; i++) {
-      const v = { content_loss: values[i], style_loss: values[b + i], total_loss: values[2 * b + i] };
+      const v = {
+        content_loss: values[i],
+        style_loss: values[b + i],
+        total_loss: values[2 * b + i],
+      };
       if (![v.content_loss, v.style_loss, v.total_loss].every(Number.isFinite)) {
         throw new NonFiniteLossError(
           `loss is not finite at iteration ${this.iteration} (image ${i}): ${JSON.stringify(v)}`,
@@ -159,7 +167,11 @@ export class GatysOptimizer {
     if (improved.some(Boolean)) {
       const prev = this.bestX;
       this.bestX = tf.tidy(() =>
-        tf.where(tf.tensor1d(improved, "bool").reshape([b, 1, 1, 1]).tile([1, ...x.shape.slice(1)]), x, prev)
+        tf.where(
+          tf.tensor1d(improved, "bool").reshape([b, 1, 1, 1]).tile([1, ...x.shape.slice(1)]),
+          x,
+          prev,
+        )
       ) as tf.Tensor4D;
       prev.dispose();
     }
@@ -189,7 +201,14 @@ export class GatysOptimizer {
   /** Losses of the current image, then one Adam update (with the clip to valid pixels). */
   async step(): Promise<LossValues[]> {
     const { losses, grad } = await this.gradient();
-    const next = activeKernels().adamUpdate(this.x, grad, this.adam, this.config.adam, this.bounds.lo, this.bounds.hi);
+    const next = activeKernels().adamUpdate(
+      this.x,
+      grad,
+      this.adam,
+      this.config.adam,
+      this.bounds.lo,
+      this.bounds.hi,
+    );
     tf.dispose([grad, this.adam.m, this.adam.v, this.x]);
     this.x = next.x;
     this.adam = { m: next.m, v: next.v, t: this.adam.t + 1 };

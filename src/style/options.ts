@@ -47,14 +47,19 @@ export const PROFILES: Record<"paper" | "offline", LayerProfile> = {
     contentLayer: "block3_conv4",
     styleLayers: ["block1_conv1", "block2_conv1", "block3_conv1"],
     presets: { light: 1e4, medium: 1e3, heavy: 1e2 },
-    description: "blocks 1-3 only (runs on ../shared/weights/vgg19-tfjs); ratios set by measurement",
+    description:
+      "blocks 1-3 only (runs on ../shared/weights/vgg19-tfjs); ratios set by measurement",
   },
 };
 
 /** A profile by name, or a UserError naming the flag. */
 export function profileByName(name: string): LayerProfile {
   const p = (PROFILES as Record<string, LayerProfile>)[name];
-  if (!p) throw new UserError(`--profile: unknown profile '${name}' (known: ${Object.keys(PROFILES).join(", ")})`);
+  if (!p) {
+    throw new UserError(
+      `--profile: unknown profile '${name}' (known: ${Object.keys(PROFILES).join(", ")})`,
+    );
+  }
   return p;
 }
 

@@ -20,7 +20,7 @@
 import { tf } from "../tf.ts";
 import type { RgbImage } from "../images/io.ts";
 import type { Vgg19 } from "../vgg/model.ts";
-import { GatysOptimizer, type GatysConfig, type LossValues } from "./engine.ts";
+import { type GatysConfig, GatysOptimizer, type LossValues } from "./engine.ts";
 
 /** One line of the loss log. */
 export interface LossRecord extends LossValues {
@@ -41,7 +41,9 @@ export interface BatchRunOptions {
 export function toBatchTensor(images: readonly RgbImage[]): tf.Tensor4D {
   const { width, height } = images[0];
   for (const im of images) {
-    if (im.width !== width || im.height !== height) throw new Error("a batch needs images of one size");
+    if (im.width !== width || im.height !== height) {
+      throw new Error("a batch needs images of one size");
+    }
   }
   const data = new Float32Array(images.length * width * height * 3);
   images.forEach((im, i) => data.set(im.data, i * im.data.length));
@@ -53,7 +55,10 @@ export async function fromBatchTensor(t: tf.Tensor4D): Promise<RgbImage[]> {
   const [b, height, width] = t.shape;
   const all = await t.data() as Float32Array;
   const n = width * height * 3;
-  return Array.from({ length: b }, (_, i) => ({ data: all.slice(i * n, (i + 1) * n), width, height }));
+  return Array.from(
+    { length: b },
+    (_, i) => ({ data: all.slice(i * n, (i + 1) * n), width, height }),
+  );
 }
 
 /**

@@ -25,13 +25,17 @@ export const ASSETS = {
   /** Wassily Kandinsky, Composition VII (1913), public domain; 1071x712 JPEG. */
   compositionVii: {
     file: "data/styles/composition_vii.jpg",
-    urls: ["https://raw.githubusercontent.com/jcjohnson/neural-style/master/examples/inputs/composition_vii.jpg"],
+    urls: [
+      "https://raw.githubusercontent.com/jcjohnson/neural-style/master/examples/inputs/composition_vii.jpg",
+    ],
     sha256: "8f992ed4aecd6dd56972d7bc8166761de7c94e670ee6effa8fd05f3daeb33409",
   },
   /** The Neckarfront in Tübingen (Andreas Praefcke, CC BY 3.0), Gatys et al.'s content image; 1024x768. */
   tubingen: {
     file: "data/content/tubingen.jpg",
-    urls: ["https://raw.githubusercontent.com/jcjohnson/neural-style/master/examples/inputs/tubingen.jpg"],
+    urls: [
+      "https://raw.githubusercontent.com/jcjohnson/neural-style/master/examples/inputs/tubingen.jpg",
+    ],
     sha256: "e67d1869f01fd805385c681a80d9ebcf0f70ea4a5fe6127f0606bb1c7f4bf506",
   },
 } satisfies Record<string, Asset>;
@@ -45,5 +49,7 @@ export function assetPath(a: Asset): string {
 export async function defaultStylePath(): Promise<string> {
   const p = assetPath(ASSETS.compositionVii);
   if (await exists(p)) return p;
-  throw new UserError(`--style: not given and ${p} is missing; run \`deno task data\` or pass --style FILE`);
+  throw new UserError(
+    `--style: not given and ${p} is missing; run \`deno task data\` or pass --style FILE`,
+  );
 }

@@ -26,7 +26,8 @@ export class Progress {
     this.bar = tty
       ? new cliProgress.SingleBar({
         stream: process.stderr,
-        format: `${label} [{bar}] {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted} | {msg}`,
+        format:
+          `${label} [{bar}] {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted} | {msg}`,
         hideCursor: true,
       }, cliProgress.Presets.shades_classic)
       : null;
@@ -51,7 +52,9 @@ export class Progress {
       this.lastLine = now;
       const eta = rate > 0 ? (this.total - this.count) / rate : 0;
       console.error(
-        `${this.label}: ${this.count}/${this.total} ${this.unit} (${rate.toFixed(2)} ${this.unit}/s, ETA ${eta.toFixed(0)} s) ${msg}`,
+        `${this.label}: ${this.count}/${this.total} ${this.unit} (${
+          rate.toFixed(2)
+        } ${this.unit}/s, ETA ${eta.toFixed(0)} s) ${msg}`,
       );
     }
   }

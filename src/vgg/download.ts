@@ -40,7 +40,9 @@ export async function defaultWeightsPath(): Promise<string> {
 
 /** Download the weights if needed and return their path. */
 export async function fetchWeights(): Promise<string> {
-  return await downloadVerified(KERAS_VGG19_NOTOP_URLS, cachedWeightsPath(), { md5: KERAS_VGG19_NOTOP_MD5 });
+  return await downloadVerified(KERAS_VGG19_NOTOP_URLS, cachedWeightsPath(), {
+    md5: KERAS_VGG19_NOTOP_MD5,
+  });
 }
 
 if (import.meta.main) {

@@ -32,7 +32,13 @@ export const VGG19_CONV_LAYERS: readonly ConvLayerSpec[] = (() => {
   let cIn = 3;
   BLOCKS.forEach(([count, cOut], b) => {
     for (let i = 1; i <= count; i++) {
-      out.push({ name: `block${b + 1}_conv${i}`, block: b + 1, cIn, cOut, poolBefore: b > 0 && i === 1 });
+      out.push({
+        name: `block${b + 1}_conv${i}`,
+        block: b + 1,
+        cIn,
+        cOut,
+        poolBefore: b > 0 && i === 1,
+      });
       cIn = cOut;
     }
   });
@@ -47,7 +53,9 @@ export function layerIndex(name: string, flag = "layer"): number {
   const i = VGG19_CONV_LAYERS.findIndex((l) => l.name === name);
   if (i < 0) {
     throw new UserError(
-      `${flag}: unknown VGG19 layer '${name}' (known: ${VGG19_CONV_LAYERS.map((l) => l.name).join(", ")})`,
+      `${flag}: unknown VGG19 layer '${name}' (known: ${
+        VGG19_CONV_LAYERS.map((l) => l.name).join(", ")
+      })`,
     );
   }
   return i;

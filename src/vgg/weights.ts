@@ -52,7 +52,12 @@ interface ManifestGroup {
   weights: ManifestWeight[];
 }
 
-function checkShapes(layer: ConvLayerSpec, kernelShape: number[], biasShape: number[], where: string) {
+function checkShapes(
+  layer: ConvLayerSpec,
+  kernelShape: number[],
+  biasShape: number[],
+  where: string,
+) {
   const want = [3, 3, layer.cIn, layer.cOut];
   if (kernelShape.join(",") !== want.join(",")) {
     throw new UserError(
@@ -97,7 +102,9 @@ export async function loadTfjsWeights(
     manifest = parsed.weightsManifest;
     if (!Array.isArray(manifest)) throw new Error("no weightsManifest array");
   } catch (e) {
-    throw new UserError(`weights ${modelJson}: cannot read a tfjs model.json (${(e as Error).message})`);
+    throw new UserError(
+      `weights ${modelJson}: cannot read a tfjs model.json (${(e as Error).message})`,
+    );
   }
   const layers = new Map<string, LayerWeights>();
   const groupCache = new Map<ManifestGroup, ArrayBuffer>();
@@ -107,7 +114,9 @@ export async function loadTfjsWeights(
         const w = group.weights.find((w) => w.name === `${layer.name}/${suffix}`);
         if (w) return { group, w };
       }
-      throw new UserError(`weights ${modelJson}: layer ${layer.name} has no '${suffix}' in weightsManifest`);
+      throw new UserError(
+        `weights ${modelJson}: layer ${layer.name} has no '${suffix}' in weightsManifest`,
+      );
     };
     const k = find("kernel");
     const b = find("bias");
@@ -124,7 +133,9 @@ export async function loadTfjsWeights(
           if (e instanceof Deno.errors.NotFound) {
             throw new UserError(`weights: layer ${layer.name} needs ${file}, which is missing`);
           }
-          throw new UserError(`weights: cannot read ${file} for layer ${layer.name}: ${(e as Error).message}`);
+          throw new UserError(
+            `weights: cannot read ${file} for layer ${layer.name}: ${(e as Error).message}`,
+          );
         }
       }
       const size = chunks.reduce((n, c) => n + c.length, 0);
@@ -137,18 +148,26 @@ export async function loadTfjsWeights(
       groupCache.set(group, buf.buffer);
       return buf.buffer;
     };
-    const slice = async (entry: { group: ManifestGroup; w: ManifestWeight }): Promise<Float32Array> => {
+    const slice = async (
+      entry: { group: ManifestGroup; w: ManifestWeight },
+    ): Promise<Float32Array> => {
       let offset = 0;
       for (const w of entry.group.weights) {
         if (w.dtype !== "float32" || w.quantization) {
-          throw new UserError(`weights ${modelJson}: ${w.name} is ${w.dtype}${w.quantization ? " quantized" : ""}; only float32 is supported`);
+          throw new UserError(
+            `weights ${modelJson}: ${w.name} is ${w.dtype}${
+              w.quantization ? " quantized" : ""
+            }; only float32 is supported`,
+          );
         }
         const n = w.shape.reduce((a, b) => a * b, 1);
         if (w === entry.w) {
           const buf = await read(entry.group);
           if (buf.byteLength < offset + 4 * n) {
             throw new UserError(
-              `weights: shard files of ${entry.w.name} (${entry.group.paths.join(", ")}) hold ${buf.byteLength} bytes, expected at least ${offset + 4 * n}`,
+              `weights: shard files of ${entry.w.name} (${
+                entry.group.paths.join(", ")
+              }) hold ${buf.byteLength} bytes, expected at least ${offset + 4 * n}`,
             );
           }
           return new Float32Array(buf.slice(offset, offset + 4 * n));
@@ -217,7 +236,9 @@ export async function loadHdf5Weights(
       const kernel = datasets.find((d) => d.shape?.length === 4);
       const bias = datasets.find((d) => d.shape?.length === 1);
       if (!kernel || !bias) {
-        throw new UserError(`weights ${path}: layer ${layer.name} lacks a 4-D kernel and a 1-D bias`);
+        throw new UserError(
+          `weights ${path}: layer ${layer.name} lacks a 4-D kernel and a 1-D bias`,
+        );
       }
       checkShapes(layer, kernel.shape!, bias.shape!, path);
       const k = kernel.value, b = bias.value;

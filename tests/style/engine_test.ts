@@ -30,7 +30,9 @@ const config = (init: GatysConfig["init"]): GatysConfig => ({
 Deno.test("d(total loss)/d(pixels) agrees with central finite differences", async () => {
   await initBackend("cpu");
   const vgg = Vgg19.create(weights, specs);
-  const content = seeded([1, 6, 6, 3], 1), style = seeded([1, 6, 6, 3], 2), start = seeded([1, 6, 6, 3], 3);
+  const content = seeded([1, 6, 6, 3], 1),
+    style = seeded([1, 6, 6, 3], 2),
+    start = seeded([1, 6, 6, 3], 3);
   const opt = GatysOptimizer.create(vgg, content, style, config(start));
   const { grad } = await opt.gradient();
   const g = await grad.data(); // BGR, preprocessed space: d/dRGB[c] = d/dx[2-c]
@@ -55,7 +57,10 @@ Deno.test("d(total loss)/d(pixels) agrees with central finite differences", asyn
     const fd = ((await totalAt(tp)) - (await totalAt(tm))) / (2 * h);
     tf.dispose([tp, tm]);
     // float32 losses of ~1e7 with h = 0.5: a few percent is the attainable agreement.
-    assert.ok(Math.abs(fd - g[k]) <= 0.03 * Math.abs(g[k]), `pixel ${k}: analytic ${g[k]} vs fd ${fd}`);
+    assert.ok(
+      Math.abs(fd - g[k]) <= 0.03 * Math.abs(g[k]),
+      `pixel ${k}: analytic ${g[k]} vs fd ${fd}`,
+    );
   }
   tf.dispose([content, style, start]);
   vgg.dispose();

@@ -8,7 +8,9 @@ await tf.setBackend("cpu");
 function naiveGram(f: number[][]): number[][] {
   const n = f[0].length;
   const g = Array.from({ length: n }, () => new Array(n).fill(0));
-  for (const row of f) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) g[i][j] += row[i] * row[j];
+  for (const row of f) {
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) g[i][j] += row[i] * row[j];
+  }
   return g;
 }
 
@@ -22,7 +24,9 @@ Deno.test("gram matches a naive loop on a 2x3x4 feature map", () => {
   const rows = Array.from({ length: 6 }, (_, m) => vals.slice(m * 4, m * 4 + 4));
   const want = naiveGram(rows);
   const got = gram(f).arraySync()[0];
-  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) close(got[i][j], want[i][j], 1e-5, `G${i}${j}`);
+  for (let i = 0; i < 4; i++) {
+    for (let j = 0; j < 4; j++) close(got[i][j], want[i][j], 1e-5, `G${i}${j}`);
+  }
   f.dispose();
 });
 
@@ -44,13 +48,16 @@ Deno.test("style layer loss matches E = sum((G-A)^2)/(4 N^2 M^2) by hand", () =>
 
 Deno.test("style loss gradient equals autodiff of the explicit formula", () => {
   const f = tf.randomNormal([2, 3, 3, 5], 0, 1, "float32", 7) as tf.Tensor4D;
-  const a = tf.tidy(() => gram(tf.randomNormal([1, 3, 3, 5], 0, 1, "float32", 8) as tf.Tensor4D).squeeze([0])) as tf.Tensor2D;
+  const a = tf.tidy(() =>
+    gram(tf.randomNormal([1, 3, 3, 5], 0, 1, "float32", 8) as tf.Tensor4D).squeeze([0])
+  ) as tf.Tensor2D;
   const explicit = (x: tf.Tensor) => {
     const m = 9, n = 5;
     const g = tf.matMul(tf.reshape(x, [2, m, n]), tf.reshape(x, [2, m, n]), true, false);
     return tf.sum(tf.div(tf.sum(tf.square(tf.sub(g, a)), [1, 2]), 4 * n * n * m * m));
   };
-  const gotGrad = tf.grad((x: tf.Tensor) => tf.sum(styleLayerLoss(x as tf.Tensor4D, a)))(f).dataSync();
+  const gotGrad = tf.grad((x: tf.Tensor) => tf.sum(styleLayerLoss(x as tf.Tensor4D, a)))(f)
+    .dataSync();
   const wantGrad = tf.grad(explicit)(f).dataSync();
   for (let i = 0; i < wantGrad.length; i++) close(gotGrad[i], wantGrad[i], 1e-4, `dF[${i}]`);
 });

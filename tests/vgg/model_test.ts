@@ -93,6 +93,9 @@ Deno.test("preprocess and deprocess are inverse and follow Keras caffe order", a
   await initBackend("cpu");
   const x = tf.tensor4d([10, 20, 30], [1, 1, 1, 3]);
   const p = preprocess(x);
-  assert.deepEqual(Array.from(p.dataSync()).map((v) => +v.toFixed(3)), [30 - 103.939, 20 - 116.779, 10 - 123.68].map((v) => +v.toFixed(3)));
+  assert.deepEqual(
+    Array.from(p.dataSync()).map((v) => +v.toFixed(3)),
+    [30 - 103.939, 20 - 116.779, 10 - 123.68].map((v) => +v.toFixed(3)),
+  );
   assert.deepEqual(Array.from(deprocess(p).dataSync()).map((v) => Math.round(v)), [10, 20, 30]);
 });

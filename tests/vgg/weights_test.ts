@@ -14,8 +14,13 @@ Deno.test("tfjs loader reads blocks 1-3 of the shared weights with Keras shapes"
   assert.equal(k.kernel.length, 3 * 3 * 256 * 256);
   assert.equal(k.bias.length, 256);
   // block1_conv1 is group1's first weight: compare with the raw shard bytes.
-  const raw = new Float32Array((await Deno.readFile(join(SHARED_WEIGHTS, "group1-shard1of1"))).buffer);
-  assert.deepEqual(Array.from(w.layers.get("block1_conv1")!.kernel.slice(0, 5)), Array.from(raw.slice(0, 5)));
+  const raw = new Float32Array(
+    (await Deno.readFile(join(SHARED_WEIGHTS, "group1-shard1of1"))).buffer,
+  );
+  assert.deepEqual(
+    Array.from(w.layers.get("block1_conv1")!.kernel.slice(0, 5)),
+    Array.from(raw.slice(0, 5)),
+  );
   assert.equal(w.layers.get("block1_conv1")!.bias[0], raw[3 * 3 * 3 * 64]);
   assert.match(w.identity, /^[0-9a-f]{64}$/);
 });
@@ -47,7 +52,12 @@ Deno.test("HDF5 loader reads a Keras-layout file written by the test", async () 
     const kernel = Float32Array.from({ length: 9 * s.cIn * s.cOut }, (_, i) => i * 1e-3);
     const bias = Float32Array.from({ length: s.cOut }, (_, i) => -i);
     g.create_group(s.name);
-    f.create_dataset({ name: `${s.name}/${names[0]}`, data: kernel, shape: [3, 3, s.cIn, s.cOut], dtype: "<f4" });
+    f.create_dataset({
+      name: `${s.name}/${names[0]}`,
+      data: kernel,
+      shape: [3, 3, s.cIn, s.cOut],
+      dtype: "<f4",
+    });
     f.create_dataset({ name: `${s.name}/${names[1]}`, data: bias, shape: [s.cOut], dtype: "<f4" });
   }
   f.close();
@@ -57,7 +67,10 @@ Deno.test("HDF5 loader reads a Keras-layout file written by the test", async () 
   assert.equal(k.kernel.length, 9 * 64 * 64);
   assert.ok(Math.abs(k.kernel[10] - 0.01) < 1e-7);
   assert.equal(k.bias[5], -5);
-  await assert.rejects(() => loadHdf5Weights(path, VGG19_CONV_LAYERS.slice(0, 3)), /block2_conv1 is missing/);
+  await assert.rejects(
+    () => loadHdf5Weights(path, VGG19_CONV_LAYERS.slice(0, 3)),
+    /block2_conv1 is missing/,
+  );
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -66,11 +79,23 @@ Deno.test("mismatched shapes and unreadable files are clear errors", async () =>
   const model = JSON.parse(await Deno.readTextFile(join(SHARED_WEIGHTS, "model.json")));
   model.weightsManifest[0].weights[0].shape = [3, 3, 3, 32];
   await Deno.writeTextFile(join(dir, "model.json"), JSON.stringify(model));
-  await assert.rejects(() => loadVggWeights(dir, layersUpTo(["block1_conv1"])), /block1_conv1 kernel has shape \[3,3,3,32\]/);
+  await assert.rejects(
+    () => loadVggWeights(dir, layersUpTo(["block1_conv1"])),
+    /block1_conv1 kernel has shape \[3,3,3,32\]/,
+  );
   await Deno.writeTextFile(join(dir, "model.json"), "{not json");
-  await assert.rejects(() => loadVggWeights(dir, layersUpTo(["block1_conv1"])), /cannot read a tfjs model.json/);
+  await assert.rejects(
+    () => loadVggWeights(dir, layersUpTo(["block1_conv1"])),
+    /cannot read a tfjs model.json/,
+  );
   await Deno.writeTextFile(join(dir, "bad.h5"), "not hdf5");
-  await assert.rejects(() => loadVggWeights(join(dir, "bad.h5"), layersUpTo(["block1_conv1"])), /bad\.h5/);
-  await assert.rejects(() => loadVggWeights(join(dir, "nope"), layersUpTo(["block1_conv1"])), /nope does not exist/);
+  await assert.rejects(
+    () => loadVggWeights(join(dir, "bad.h5"), layersUpTo(["block1_conv1"])),
+    /bad\.h5/,
+  );
+  await assert.rejects(
+    () => loadVggWeights(join(dir, "nope"), layersUpTo(["block1_conv1"])),
+    /nope does not exist/,
+  );
   await Deno.remove(dir, { recursive: true });
 });

@@ -1,0 +1,135 @@
+/**
+ * `deno task study`: does style-transfer augmentation improve a small-data
+ * classifier? Runs the whole protocol and writes results.json, results.csv,
+ * report.md and report.html. `--help` prints the options table.
+ *
+ * @example
+ * ```sh
+ * deno task study --preset quick --data ../shared/data/caltech101 \
+ *   --weights ../shared/weights/vgg19-tfjs --style ../shared/data/styles/composition_vii.jpg
+ * deno task study --preset full --shard 3/8 --cache /shared/nst-cache   # one Slurm array task
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { cacheDir, exists } from "../util/fs.ts";
+import { runMain, UserError } from "../util/errors.ts";
+import { assetPath, ASSETS } from "../util/assets.ts";
+import { cachedWeightsPath } from "../vgg/download.ts";
+import {
+  parseFlagValue,
+  resolveStudyConfig,
+  STUDY_FLAGS,
+  STUDY_PRESETS,
+  type StudyConfig,
+} from "./config.ts";
+import { parseShard } from "./shard.ts";
+import { runStudy } from "./run.ts";
+
+/** The options table as text. */
+export function studyHelp(): string {
+  const rows: Array<[string, string]> = [
+    ["--preset full|quick|smoke", "protocol size (default quick); flags below override it"],
+    ...Object.entries(STUDY_FLAGS).map(([flag, f]) => {
+      const q = STUDY_PRESETS.quick as unknown as Record<string, unknown>;
+      const d = q[f.key] !== undefined
+        ? ` [quick: ${
+          Array.isArray(q[f.key])
+            ? (q[f.key] as unknown[]).join(",")
+            : typeof q[f.key] === "object"
+            ? JSON.stringify(q[f.key])
+            : q[f.key]
+        }]`
+        : "";
+      return [`--${flag} X`, f.help + d] as [string, string];
+    }),
+    ["--classifier transfer|cnn|both", "classifiers to train"],
+    ["--shard K/N", "stylize only part K of N into --cache, then stop (no training)"],
+    ["--help", "print this table"],
+  ];
+  const w = Math.max(...rows.map((r) => r[0].length));
+  return "deno task study [options]\n\n" +
+    rows.map(([a, b]) => `  ${a.padEnd(w)}  ${b}`).join("\n");
+}
+
+async function defaultPath(path: string, flag: string, how: string): Promise<string> {
+  if (await exists(path)) return path;
+  throw new UserError(`--${flag}: not given and ${path} is missing; ${how}`);
+}
+
+/** Run `deno task study` with these arguments. */
+export async function studyMain(args: string[]): Promise<void> {
+  const options: Record<string, { type: "string" | "boolean" }> = {
+    preset: { type: "string" },
+    classifier: { type: "string" },
+    shard: { type: "string" },
+    help: { type: "boolean" },
+  };
+  for (const k of Object.keys(STUDY_FLAGS)) options[k] = { type: "string" };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new UserError(`${(e as Error).message} (see --help)`);
+  }
+  if (values.help) {
+    console.log(studyHelp());
+    return;
+  }
+  const overrides: Partial<Omit<StudyConfig, "preset">> & { preset?: string } = {
+    preset: values.preset as string | undefined,
+  };
+  for (const [flag, f] of Object.entries(STUDY_FLAGS)) {
+    const raw = values[flag];
+    if (typeof raw === "string") {
+      (overrides as Record<string, unknown>)[f.key] = parseFlagValue(flag, f.kind, raw);
+    }
+  }
+  const classifier = values.classifier as string | undefined;
+  if (classifier !== undefined) {
+    if (!["transfer", "cnn", "both"].includes(classifier)) {
+      throw new UserError(`--classifier: expected transfer, cnn or both, got '${classifier}'`);
+    }
+    overrides.classifiers = classifier === "both"
+      ? ["transfer", "cnn"]
+      : [classifier as "transfer" | "cnn"];
+  }
+  const shard = typeof values.shard === "string" ? parseShard(values.shard) : null;
+  const config = resolveStudyConfig(overrides, {
+    data: overrides.data ??
+      await defaultPath(
+        join(cacheDir(), "data", "caltech101"),
+        "data",
+        "run `deno task data` or pass --data DIR",
+      ),
+    style: overrides.style ??
+      await defaultPath(
+        assetPath(ASSETS.compositionVii),
+        "style",
+        "run `deno task data` or pass --style FILE",
+      ),
+    weights: overrides.weights ??
+      await defaultPath(
+        cachedWeightsPath(),
+        "weights",
+        "run `deno task weights` or pass --weights DIR|FILE",
+      ),
+    cache: overrides.cache ?? join(cacheDir(), "stylized"),
+  });
+  console.error(
+    `study: preset ${config.preset}, ${
+      config.classes.join("/")
+    }, ${config.subsets} subsets x ${config.trainPerClass} per class, ${config.iterations} stylization iterations at ${config.stylizeSize}px, classifiers ${
+      config.classifiers.join("+")
+    }`,
+  );
+  const outcome = await runStudy(config, { shard });
+  if (outcome.resultsPath) {
+    console.error(
+      `done: ${outcome.resultsPath}, ${outcome.csvPath}, ${outcome.reportPaths.join(", ")}`,
+    );
+  }
+}
+
+if (import.meta.main) await runMain(() => studyMain(Deno.args));

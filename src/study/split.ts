@@ -1,0 +1,161 @@
+/**
+ * Seeded, reproducible training subsets. Each class's images are shuffled once
+ * with a PRNG seeded from the study seed and the class name, and cut into
+ * `subsets` disjoint training sets of `trainPerClass` images; subset k's test
+ * set is every other image of the class. Seeding per class means adding or
+ * removing a class never changes another class's subsets.
+ *
+ * @example
+ * ```ts
+ * import { makeSubsets } from "./split.ts";
+ * const images = { crab: ["c/1.jpg", "c/2.jpg", "c/3.jpg"], moth: ["m/1.jpg", "m/2.jpg"] };
+ * const subsets = makeSubsets(images, { trainPerClass: 1, subsets: 1, seed: 42 });
+ * console.log(subsets[0].train.crab.length, subsets[0].test.crab.length); // 1 2
+ * ```
+ * @module
+ */
+import { UserError } from "../util/errors.ts";
+
+/**
+ * mulberry32 (Tommy Ettinger, public domain): a 32-bit-state PRNG, fast and
+ * good enough for shuffling and bootstrap resampling. Returns floats in [0, 1).
+ *
+ * @example
+ * ```ts
+ * import { mulberry32 } from "./split.ts";
+ * const rand = mulberry32(1);
+ * console.log(rand() === mulberry32(1)()); // true
+ * ```
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * FNV-1a 32-bit hash of a string's UTF-16 code units: turns a seed plus a
+ * name into a PRNG seed, so streams for different names are independent.
+ *
+ * @example
+ * ```ts
+ * import { hash32 } from "./split.ts";
+ * console.log(hash32("a") !== hash32("b")); // true
+ * ```
+ */
+export function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * A uniform integer in [0, n) from a PRNG.
+ *
+ * @example
+ * ```ts
+ * import { mulberry32, randomInt } from "./split.ts";
+ * console.log(randomInt(mulberry32(3), 10) < 10); // true
+ * ```
+ */
+export function randomInt(rand: () => number, n: number): number {
+  return Math.floor(rand() * n);
+}
+
+/**
+ * A shuffled copy (Fisher-Yates); the input is left untouched.
+ *
+ * @example
+ * ```ts
+ * import { mulberry32, shuffled } from "./split.ts";
+ * console.log(shuffled([1, 2, 3], mulberry32(7)).length); // 3
+ * ```
+ */
+export function shuffled<T>(items: readonly T[], rand: () => number): T[] {
+  const out = items.slice();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = randomInt(rand, i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/** How to cut the subsets. */
+export interface SubsetOptions {
+  trainPerClass: number;
+  subsets: number;
+  /** Any integer; the same seed and images always give the same subsets. */
+  seed: number;
+}
+
+/** One training subset: chosen training images and the complementary test images, per class. */
+export interface Subset {
+  /** 0-based subset number. */
+  index: number;
+  /** Class name -> training image ids, in the input's (sorted) order. */
+  train: Record<string, string[]>;
+  /** Class name -> every image of the class not in `train`, in the input's order. */
+  test: Record<string, string[]>;
+}
+
+/**
+ * Cut `subsets` disjoint training subsets of `trainPerClass` images per class.
+ * Throws a {@link UserError} when a class cannot give every subset its
+ * training images plus at least one test image.
+ *
+ * @example
+ * ```ts
+ * import { makeSubsets } from "./split.ts";
+ * const images = { a: ["a1", "a2", "a3", "a4", "a5"] };
+ * const [s0, s1] = makeSubsets(images, { trainPerClass: 2, subsets: 2, seed: 1 });
+ * console.log(s0.train.a.some((x) => s1.train.a.includes(x))); // false
+ * ```
+ */
+export function makeSubsets(
+  imagesPerClass: Record<string, readonly string[]>,
+  options: SubsetOptions,
+): Subset[] {
+  const { trainPerClass, subsets, seed } = options;
+  if (!Number.isInteger(trainPerClass) || trainPerClass < 1) {
+    throw new UserError(`--train-per-class: expected a positive integer, got ${trainPerClass}`);
+  }
+  if (!Number.isInteger(subsets) || subsets < 1) {
+    throw new UserError(`--subsets: expected a positive integer, got ${subsets}`);
+  }
+  if (!Number.isSafeInteger(seed)) {
+    throw new UserError(`--seed: expected an integer, got ${seed}`);
+  }
+  const result: Subset[] = Array.from({ length: subsets }, (_, index) => ({
+    index,
+    train: {},
+    test: {},
+  }));
+  for (const [name, images] of Object.entries(imagesPerClass)) {
+    if (new Set(images).size !== images.length) {
+      throw new Error(`class ${name}: duplicate image ids`);
+    }
+    const need = trainPerClass * subsets + 1;
+    if (images.length < need) {
+      throw new UserError(
+        `class ${name} has ${images.length} images; ${subsets} subsets of ${trainPerClass} ` +
+          `training images plus one test image need ${need}`,
+      );
+    }
+    const order = shuffled(images, mulberry32(hash32(`${seed}:${name}`)));
+    for (let k = 0; k < subsets; k++) {
+      const chosen = new Set(order.slice(k * trainPerClass, (k + 1) * trainPerClass));
+      // Keep the input order so the recorded lists read naturally and diff cleanly.
+      result[k].train[name] = images.filter((x) => chosen.has(x));
+      result[k].test[name] = images.filter((x) => !chosen.has(x));
+    }
+  }
+  return result;
+}

@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { hash32, makeSubsets, mulberry32, shuffled } from "../../src/study/split.ts";
+import { UserError } from "../../src/util/errors.ts";
+
+function fakeClasses(): Record<string, string[]> {
+  const mk = (name: string, n: number) =>
+    Array.from({ length: n }, (_, i) => `${name}/image_${String(i + 1).padStart(4, "0")}.jpg`);
+  return { butterfly: mk("butterfly", 91), crab: mk("crab", 73), scorpion: mk("scorpion", 84) };
+}
+
+const OPTS = { trainPerClass: 10, subsets: 3, seed: 1234 };
+
+Deno.test("mulberry32 matches its reference output and stays in [0, 1)", () => {
+  // Reference: an independent Python transcription of the published mulberry32 C
+  // code, seed 0, first outputs as uint32 (the JS returns them divided by 2^32).
+  const r = mulberry32(0);
+  assert.equal(r() * 4294967296, 1144304738);
+  assert.equal(r() * 4294967296, 1416247);
+  assert.equal(r() * 4294967296, 958946056);
+  const s = mulberry32(99);
+  for (let i = 0; i < 10000; i++) {
+    const x = s();
+    assert.ok(x >= 0 && x < 1);
+  }
+});
+
+Deno.test("hash32 is FNV-1a", () => {
+  assert.equal(hash32(""), 0x811c9dc5);
+  assert.equal(hash32("a"), 0xe40c292c);
+  assert.equal(hash32("foobar"), 0xbf9cf968);
+});
+
+Deno.test("shuffled is a permutation and leaves the input alone", () => {
+  const xs = Array.from({ length: 50 }, (_, i) => i);
+  const ys = shuffled(xs, mulberry32(5));
+  assert.deepEqual([...ys].sort((a, b) => a - b), xs);
+  assert.notDeepEqual(ys, xs);
+  assert.deepEqual(xs, Array.from({ length: 50 }, (_, i) => i));
+});
+
+Deno.test("makeSubsets: same seed gives the same subsets", () => {
+  assert.deepEqual(makeSubsets(fakeClasses(), OPTS), makeSubsets(fakeClasses(), OPTS));
+});
+
+Deno.test("makeSubsets: different seeds give different subsets", () => {
+  const a = makeSubsets(fakeClasses(), OPTS);
+  const b = makeSubsets(fakeClasses(), { ...OPTS, seed: 1235 });
+  for (const cls of ["butterfly", "crab", "scorpion"]) {
+    assert.notDeepEqual(a[0].train[cls], b[0].train[cls]);
+  }
+});
+
+Deno.test("makeSubsets: training sets are disjoint, sized, and tests are their complements", () => {
+  const images = fakeClasses();
+  const subsets = makeSubsets(images, OPTS);
+  assert.equal(subsets.length, 3);
+  assert.deepEqual(subsets.map((s) => s.index), [0, 1, 2]);
+  for (const [cls, all] of Object.entries(images)) {
+    const seen = new Set<string>();
+    for (const s of subsets) {
+      const train = s.train[cls], test = s.test[cls];
+      assert.equal(train.length, 10);
+      assert.equal(new Set(train).size, 10);
+      for (const x of train) {
+        assert.ok(!seen.has(x), `${x} in two training subsets`);
+        seen.add(x);
+        assert.ok(all.includes(x));
+        assert.ok(!test.includes(x), `${x} in both train and test`);
+      }
+      assert.deepEqual([...train, ...test].sort(), [...all].sort());
+      assert.equal(test.length, all.length - 10);
+      // Order is the input's order, which is sorted.
+      assert.deepEqual(train, [...train].sort());
+      assert.deepEqual(test, [...test].sort());
+    }
+    assert.equal(seen.size, 30);
+  }
+});
+
+Deno.test("makeSubsets: a class's subsets do not depend on the other classes", () => {
+  const all = makeSubsets(fakeClasses(), OPTS);
+  const crabOnly = makeSubsets({ crab: fakeClasses().crab }, OPTS);
+  assert.deepEqual(crabOnly.map((s) => s.train.crab), all.map((s) => s.train.crab));
+});
+
+Deno.test("makeSubsets: too few images is a UserError naming the class and counts", () => {
+  const images = { crab: Array.from({ length: 30 }, (_, i) => `crab/${i}.jpg`) };
+  assert.throws(() => makeSubsets(images, OPTS), (e: Error) => {
+    assert.ok(e instanceof UserError);
+    assert.match(e.message, /crab/);
+    assert.match(e.message, /30/);
+    assert.match(e.message, /31/);
+    return true;
+  });
+  // 31 is exactly enough: every image but one trains, one tests.
+  images.crab.push("crab/30.jpg");
+  const s = makeSubsets(images, OPTS);
+  assert.equal(s[2].test.crab.length, 21);
+});
+
+Deno.test("makeSubsets: bad options are UserErrors", () => {
+  assert.throws(() => makeSubsets({}, { ...OPTS, trainPerClass: 0 }), UserError);
+  assert.throws(() => makeSubsets({}, { ...OPTS, subsets: 1.5 }), UserError);
+  assert.throws(() => makeSubsets({}, { ...OPTS, seed: NaN }), UserError);
+});
