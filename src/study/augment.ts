@@ -11,7 +11,7 @@
  * magnitudes drawn uniformly from [{@link TRANSLATION_RANGE}] of the width and
  * height, with the sign pairs cycling through all four diagonal directions so
  * that the copies do not all lean one way. The draws come from
- * {@link createRng}, so one seed gives one list, which results record.
+ * `mulberry32` (src/util/random.ts), so one seed gives one list, which results record.
  *
  * Sampling is bilinear. Pixels whose source falls outside the image are
  * filled by mirror reflection by default, because a constant border would add
@@ -30,6 +30,7 @@
  * @module
  */
 import type { RgbImage } from "../images/io.ts";
+import { mulberry32 } from "../util/random.ts";
 
 /** How many augmented copies each training image gets by default. */
 export const DEFAULT_AUGMENT_COUNT = 4;
@@ -63,28 +64,6 @@ export interface ApplyOptions {
   constant?: number;
 }
 
-/**
- * A seeded uniform generator on [0, 1) (mulberry32: 32-bit state, fast, and
- * identical on every platform, unlike Math.random).
- *
- * @example
- * ```ts
- * import { createRng } from "./augment.ts";
- * const r = createRng(1);
- * console.log(r() === createRng(1)()); // true
- * ```
- */
-export function createRng(seed: number): () => number {
-  let a = (Math.trunc(seed) ^ 0x9e3779b9) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Sign pairs of (x, y) translation: the four diagonal directions in turn.
 const TRANSLATION_SIGNS: ReadonlyArray<[number, number]> = [[1, 1], [-1, -1], [-1, 1], [1, -1]];
 
@@ -104,7 +83,7 @@ export function staticTransforms(
   if (!Number.isInteger(count) || count < 0) {
     throw new RangeError(`augment count must be a non-negative integer, got ${count}`);
   }
-  const rng = createRng(seed);
+  const rng = mulberry32(seed);
   const between = ([lo, hi]: readonly [number, number]) => lo + (hi - lo) * rng();
   const round = (v: number, digits: number) => Number(v.toFixed(digits));
   const out: AugmentTransform[] = [];

@@ -49,7 +49,7 @@ import { preprocess, Vgg19 } from "../vgg/model.ts";
 import { layersUpTo } from "../vgg/layers.ts";
 import { loadVggWeights } from "../vgg/weights.ts";
 import type { ClassifierKind } from "./types.ts";
-import { createRng } from "./augment.ts";
+import { mulberry32 } from "../util/random.ts";
 
 /** Hyper-parameters of the transfer classifier. */
 export interface TransferConfig {
@@ -379,7 +379,7 @@ async function trainTransfer(
     });
   const x = standardise(feats);
   const y = tf.tidy(() => tf.oneHot(tf.tensor1d(set.labels, "int32"), numClasses).toFloat());
-  const rng = createRng(config.seed);
+  const rng = mulberry32(config.seed);
   // Glorot-normal init.
   const w = variableFrom(randomNormal([d, numClasses], Math.sqrt(2 / (d + numClasses)), rng));
   const b = variableFrom(tf.zeros([numClasses]));
@@ -513,7 +513,7 @@ function trainCnn(
   const config: CnnConfig = { ...DEFAULT_CNN_CONFIG, ...opts.cnn };
   config.filters = [...config.filters];
   const logEvery = opts.logEvery ?? 10;
-  const rng = createRng(config.seed);
+  const rng = mulberry32(config.seed);
   const kernels: tf.Variable[] = [], biases: tf.Variable[] = [];
   let cIn = 3;
   for (const cOut of config.filters) {

@@ -11,10 +11,10 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { cacheDir, exists } from "../util/fs.ts";
 import { runMain, UserError } from "../util/errors.ts";
+import { optionsTable, parseFlags } from "../util/cli.ts";
 import { assetPath, ASSETS } from "../util/assets.ts";
 import { cachedWeightsPath } from "../vgg/download.ts";
 import {
@@ -67,12 +67,7 @@ export async function studyMain(args: string[]): Promise<void> {
     help: { type: "boolean" },
   };
   for (const k of Object.keys(STUDY_FLAGS)) options[k] = { type: "string" };
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    throw new UserError(`${(e as Error).message} (see --help)`);
-  }
+  const values = parseFlags(args, options);
   if (values.help) {
     console.log(studyHelp());
     return;

@@ -16,7 +16,7 @@
  * @module
  */
 import { accuracyAndMacroF1 } from "./metrics.ts";
-import { hash32, mulberry32, randomInt } from "./split.ts";
+import { hash32, mulberry32, randomInt } from "../util/random.ts";
 import type { ClassifierKind, Comparison, RunResult, StyleGroup } from "./types.ts";
 import { STYLE_GROUPS } from "./types.ts";
 import { UserError } from "../util/errors.ts";

@@ -9,7 +9,6 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { basename, extname, join } from "node:path";
 import { BACKEND_CHOICES, type BackendChoice, initBackend, tf } from "../tf.ts";
 import { isImagePath, listImages, loadImage, type RgbImage, savePng } from "../images/io.ts";
@@ -27,6 +26,7 @@ import {
   resolveWeights,
 } from "./options.ts";
 import { runMain, UserError } from "../util/errors.ts";
+import { optionsTable, parseFlags } from "../util/cli.ts";
 import { selectKernelsByName } from "../ops.ts";
 import { tempSibling } from "../util/fs.ts";
 import { defaultStylePath } from "../util/assets.ts";
@@ -149,13 +149,13 @@ export const STYLIZE_OPTIONS: Record<string, Opt> = {
 
 /** The options table as aligned text. */
 export function helpText(): string {
-  const rows = Object.entries(STYLIZE_OPTIONS).map(([k, o]) => [
-    `--${k}${o.value ? " " + o.value : ""}`,
-    o.help + (o.default !== undefined ? ` [default: ${o.default}]` : ""),
-  ]);
-  const w = Math.max(...rows.map((r) => r[0].length));
-  return "deno task stylize [options]\n\n" +
-    rows.map(([a, b]) => `  ${a.padEnd(w)}  ${b}`).join("\n");
+  return optionsTable(
+    "deno task stylize [options]",
+    Object.entries(STYLIZE_OPTIONS).map(([k, o]) => [
+      `--${k}${o.value ? " " + o.value : ""}`,
+      o.help + (o.default !== undefined ? ` [default: ${o.default}]` : ""),
+    ]),
+  );
 }
 
 /** Parse a flag as a number satisfying `ok`, or throw a UserError naming it. */
@@ -180,12 +180,7 @@ export async function stylizeMain(args: string[]): Promise<void> {
   const options = Object.fromEntries(
     Object.entries(STYLIZE_OPTIONS).map(([k, o]) => [k, { type: o.type, default: o.default }]),
   ) as Record<string, { type: "string" | "boolean"; default?: string }>;
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    throw new UserError(`${(e as Error).message} (see --help)`);
-  }
+  const values = parseFlags(args, options);
   if (values.help) {
     console.log(helpText());
     return;

@@ -12,7 +12,7 @@ import {
   predict,
   trainClassifier,
 } from "../../src/study/classifier.ts";
-import { createRng } from "../../src/study/augment.ts";
+import { mulberry32 } from "../../src/util/random.ts";
 import { SHARED, SHARED_WEIGHTS } from "../_env.ts";
 
 /**
@@ -25,7 +25,7 @@ function synthetic(
   size: number,
   seed: number,
 ): { images: RgbImage[]; labels: number[] } {
-  const rng = createRng(seed);
+  const rng = mulberry32(seed);
   const images: RgbImage[] = [], labels: number[] = [];
   for (let i = 0; i < n; i++) {
     const label = i % 3;
@@ -67,7 +67,7 @@ function im2colConv(x: tf.Tensor4D, k: tf.Tensor4D): tf.Tensor4D {
 }
 
 Deno.test("conv3x3Same with its own gradients matches a reference convolution, values and gradients", () => {
-  const rng = createRng(4);
+  const rng = mulberry32(4);
   const rand = (shape: number[]) =>
     tf.tensor(
       Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => rng() - 0.5),
@@ -120,7 +120,7 @@ Deno.test("the transfer head learns linearly separable synthetic features withou
   // seeding the cache with separable vectors tests the head alone.
   const backbone = await loadBackbone(SHARED_WEIGHTS, "block1_conv2");
   const cache: FeatureCache = new Map();
-  const rng = createRng(11);
+  const rng = mulberry32(11);
   const d = backbone.featureDim;
   const make = (n: number, tag: string) => {
     const names: string[] = [], labels: number[] = [], images: RgbImage[] = [];
