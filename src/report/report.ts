@@ -93,7 +93,9 @@ export function fmt(x: number, digits = 3): string {
 }
 
 /**
- * A signed number with 3 decimals ("+0.033", "-0.100", "0.000").
+ * A signed number with 3 decimals ("+0.033", "-0.100", "0.000"); a non-zero
+ * value that would round to zero keeps two significant digits ("-0.00042"),
+ * so an interval bound never reads as 0 when it is not.
  *
  * @example
  * ```ts
@@ -103,8 +105,10 @@ export function fmt(x: number, digits = 3): string {
  */
 export function signed(x: number, digits = 3): string {
   if (!Number.isFinite(x)) return "n/a";
-  const s = x.toFixed(digits);
-  return Number(s) > 0 ? `+${s}` : Number(s) === 0 ? (0).toFixed(digits) : s;
+  if (x === 0) return (0).toFixed(digits);
+  const fixed = x.toFixed(digits);
+  const s = Number(fixed) === 0 ? x.toPrecision(2) : fixed;
+  return x > 0 ? `+${s}` : s;
 }
 
 function meanSd(m: MeanStd): string {

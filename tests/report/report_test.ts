@@ -358,7 +358,8 @@ Deno.test("renderSvg renders a plain Vega-Lite spec offline", async () => {
 
 Deno.test("signed and fmt format as the tables print them", () => {
   assert.equal(signed(0.05), "+0.050");
-  assert.equal(signed(-0.0001), "0.000");
+  assert.equal(signed(-0.0001), "-0.00010"); // never printed as 0 when it is not
+  assert.equal(signed(0), "0.000");
   assert.equal(signed(-0.2), "-0.200");
   assert.equal(fmt(NaN), "n/a");
 });
