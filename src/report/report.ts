@@ -217,13 +217,21 @@ async function buildBlocks(
   });
   blocks.push({
     kind: "table",
-    head: ["classifier", "configuration", "subsets", "train images (mean)", "accuracy", "macro-F1"],
+    head: [
+      "classifier",
+      "configuration",
+      "subsets",
+      "training images (with augmentation copies)",
+      "accuracy",
+      "macro-F1",
+    ],
     rows: summaries.map((s) => {
       const runs = input.runs.filter((r) =>
         r.classifier === s.classifier && r.style === s.style &&
         r.static_augmentation === s.static_augmentation
       );
-      const nTrain = runs.reduce((a, r) => a + r.train_images.length, 0) / Math.max(1, runs.length);
+      const nTrain = runs.reduce((a, r) => a + (r.train_examples ?? r.train_images.length), 0) /
+        Math.max(1, runs.length);
       return [
         s.classifier,
         s.label,

@@ -382,6 +382,7 @@ export async function runStudy(
               classifier,
               classes,
               train_images: items.map((i) => i.name),
+              train_examples: set.images.length,
               test_images: test.map((t) => t.image),
               confusion: m.confusion,
               per_class: m.per_class,

@@ -37,7 +37,10 @@ export interface RunResult {
   static_augmentation: boolean;
   classifier: ClassifierKind;
   classes: string[];
+  /** Training images before static augmentation: originals as paths, stylized copies as `path@style`. */
   train_images: string[];
+  /** Images the classifier was trained on, static augmentation copies included. */
+  train_examples: number;
   test_images: string[];
   /** rows = true class, columns = predicted class, in `classes` order. */
   confusion: number[][];

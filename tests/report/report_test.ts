@@ -40,14 +40,15 @@ export function runFrom(
       }
     });
   }
-  const nTrain = (style === "none" ? 10 : 20) * (aug ? 5 : 1) * k;
+  const nOriginal = (style === "none" ? 10 : 20) * k;
   return {
     subset,
     style,
     static_augmentation: aug,
     classifier,
     classes: CLASSES,
-    train_images: Array.from({ length: nTrain }, (_, i) => `train_${i}.jpg`),
+    train_images: Array.from({ length: nOriginal }, (_, i) => `train_${i}.jpg`),
+    train_examples: nOriginal * (aug ? 5 : 1),
     test_images,
     confusion,
     per_class,
@@ -275,7 +276,7 @@ Deno.test("writeReport writes csv, md and html with the tables, valid SVG charts
     // The tables: header rows and one row per configuration.
     assert.match(
       md,
-      /\| classifier \| configuration \| subsets \| train images \(mean\) \| accuracy \| macro-F1 \|/,
+      /\| classifier \| configuration \| subsets \| training images \(with augmentation copies\) \| accuracy \| macro-F1 \|/,
     );
     assert.match(
       md,

@@ -130,6 +130,7 @@ function run(
     classifier,
     classes: CLASSES,
     train_images: [],
+    train_examples: 0,
     test_images: TEST,
     confusion: m.confusion,
     per_class: m.per_class,

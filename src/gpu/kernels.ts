@@ -1,0 +1,640 @@
+/**
+ * The `custom` kernel set: the hot operations of a Gatys step as hand-written
+ * WGSL (`kernels/*.wgsl`) on tfjs's webgpu backend. Tensors stay on the GPU:
+ * inputs are read from the backend's buffers and outputs are tfjs tensors
+ * backed by buffers from its pool, so they mix freely with stock tfjs ops and
+ * `tf.dispose` frees them.
+ *
+ * Shapes a kernel does not cover (a channel count that is not a multiple of
+ * 4 for the vec4 kernels) fall back to the stock op, so any caller works.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../tf.ts";
+ * import { useKernels } from "../ops.ts";
+ * import { selectKernels } from "./kernels.ts";
+ * await initBackend("webgpu");
+ * useKernels(await selectKernels("custom"));
+ * ```
+ * @module
+ */
+import { tf } from "../tf.ts";
+import { type AdamConfig, type AdamState, type KernelSet, STOCK_KERNELS } from "../ops.ts";
+import { UserError } from "../util/errors.ts";
+import {
+  type Binding,
+  type CopyStep,
+  type DispatchStep,
+  fold,
+  GpuContext,
+  packParams,
+} from "./device.ts";
+
+/** The compiled pipelines, one per kernel file. */
+interface Pipelines {
+  conv: GPUComputePipeline;
+  convGrad: GPUComputePipeline;
+  convGradNarrow: GPUComputePipeline;
+  gram: GPUComputePipeline;
+  sumSlices: GPUComputePipeline;
+  styleDiff: GPUComputePipeline;
+  rowSum: GPUComputePipeline;
+  fdMatmul: GPUComputePipeline;
+  pool: GPUComputePipeline;
+  poolGrad: GPUComputePipeline;
+  adam: GPUComputePipeline;
+}
+
+const FILES: Record<keyof Pipelines, string> = {
+  conv: "conv3x3_relu.wgsl",
+  convGrad: "conv3x3_grad_input.wgsl",
+  convGradNarrow: "conv3x3_grad_input_narrow.wgsl",
+  gram: "gram.wgsl",
+  sumSlices: "sum_slices.wgsl",
+  styleDiff: "style_diff.wgsl",
+  rowSum: "row_sum.wgsl",
+  fdMatmul: "fd_matmul.wgsl",
+  pool: "maxpool2x2.wgsl",
+  poolGrad: "maxpool2x2_grad.wgsl",
+  adam: "adam.wgsl",
+};
+
+// Tile edges of the kernels (their TILE_M / TILE_N / TILE constants), for dispatch sizes.
+const CONV_TILE_M = 64;
+const CONV_TILE_N = 64;
+const GRAM_TILE = 64;
+const GRAM_TILE_K = 16;
+const FD_TILE = 64;
+const ELEMENTWISE_WG = 256;
+const NARROW_WG = 64; // pixels per workgroup of conv3x3_grad_input_narrow.wgsl
+const NARROW_MAX_C = 512; // its MAX_C: channels of dy staged per tap
+const STYLE_DIFF_PER_GROUP = 256 * 4; // vec4s per style_diff workgroup
+/** Enough workgroups to fill a large GPU; gram splits M until it has about this many. */
+const GRAM_TARGET_WORKGROUPS = 256;
+/** Fewer rows per split than this and the partial sums cost more than they save. */
+const GRAM_MIN_ROWS = 256;
+/** Upper bound on split-M partial Grams, so the scratch stays small next to the features. */
+const GRAM_MAX_SCRATCH = 64 * 2 ** 20;
+
+const compiled = new WeakMap<GpuContext, Pipelines>();
+
+/**
+ * Compile every WGSL kernel for the active webgpu backend (once per backend).
+ *
+ * @example
+ * ```ts
+ * import { initCustomKernels } from "./kernels.ts";
+ * await initCustomKernels();
+ * ```
+ */
+export async function initCustomKernels(): Promise<void> {
+  const gpu = GpuContext.sync();
+  if (compiled.has(gpu)) return;
+  const keys = Object.keys(FILES) as Array<keyof Pipelines>;
+  const made = await Promise.all(keys.map((k) => gpu.pipeline(FILES[k])));
+  compiled.set(gpu, Object.fromEntries(keys.map((k, i) => [k, made[i]])) as unknown as Pipelines);
+}
+
+function context(): { gpu: GpuContext; p: Pipelines } {
+  const gpu = GpuContext.sync();
+  const p = compiled.get(gpu);
+  if (!p) {
+    throw new Error(
+      "the custom kernels are not compiled for this backend: call `await selectKernels('custom')` first",
+    );
+  }
+  return { gpu, p };
+}
+
+function range(buffer: GPUBuffer, offset: number, size: number): Binding {
+  return offset === 0 && size === buffer.size ? buffer : { buffer, offset, size };
+}
+
+function checkShape(what: string, got: readonly number[], want: readonly number[]): void {
+  if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
+    throw new Error(`${what}: shape [${got}], expected [${want}]`);
+  }
+}
+
+/** Batch chunks `[first, count]` covering `batch` items `chunk` at a time. */
+function chunks(batch: number, chunk: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let b0 = 0; b0 < batch; b0 += chunk) out.push([b0, Math.min(chunk, batch - b0)]);
+  return out;
+}
+
+/** The one conv GEMM both directions share: `gathered` [B,H,W,K/9] into [B,H,W,cOut]. */
+function convGemm(
+  kind: "forward" | "grad",
+  gathered: tf.Tensor4D,
+  second: tf.Tensor,
+  weights: tf.Tensor4D,
+  cOut: number,
+): tf.Tensor4D {
+  const { gpu, p } = context();
+  const [batch, h, w, cIn] = gathered.shape;
+  const what = kind === "forward" ? "conv3x3" : "conv3x3 input gradient";
+  const perIn = h * w * cIn * 4;
+  const perOut = h * w * cOut * 4;
+  const chunk = gpu.batchChunk(batch, [perIn, perOut], `${what} [${gathered.shape}]`);
+  gpu.ensureFits(weights.size * 4, `${what} weights`);
+  const out = gpu.output([batch, h, w, cOut]);
+  const gBuf = gpu.bufferOf(gathered);
+  const sBuf = gpu.bufferOf(second);
+  const wBuf = gpu.bufferOf(weights);
+  // A gradient into at most 4 channels (the image) would idle most of a 64-wide GEMM tile.
+  const narrow = kind === "grad" && cOut <= 4 && cIn % 4 === 0 && cIn <= NARROW_MAX_C;
+  const steps: DispatchStep[] = chunks(batch, chunk).map(([b0, nb]) => {
+    const m = nb * h * w;
+    const mTiles = Math.ceil(m / CONV_TILE_M);
+    const [gy, gz] = fold(mTiles, gpu.maxWorkgroups);
+    const gathers = range(gBuf, b0 * perIn, nb * perIn);
+    // The forward pass binds bias second; the gradient binds y (same layout as dy) for the mask.
+    const secondBinding = kind === "forward" ? sBuf : range(sBuf, b0 * perIn, nb * perIn);
+    const bindings = kind === "forward"
+      ? [gathers, wBuf, secondBinding, range(out.buffer, b0 * perOut, nb * perOut)]
+      : [gathers, secondBinding, wBuf, range(out.buffer, b0 * perOut, nb * perOut)];
+    return {
+      pipeline: kind === "forward" ? p.conv : narrow ? p.convGradNarrow : p.convGrad,
+      bindings,
+      uniforms: packParams([
+        { u32: nb },
+        { u32: h },
+        { u32: w },
+        { u32: cIn },
+        { u32: cOut },
+        { u32: m },
+        { u32: 9 * cIn },
+        { u32: mTiles },
+      ]),
+      workgroups: narrow
+        ? fold(Math.ceil(m / NARROW_WG), gpu.maxWorkgroups)
+        : [Math.ceil(cOut / CONV_TILE_N), gy, gz],
+    };
+  });
+  gpu.run(steps);
+  return gpu.tensor<tf.Tensor4D>(out);
+}
+
+/**
+ * relu(conv2d(x, kernel, 1, 'same') + bias) with kernels/conv3x3_relu.wgsl.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { conv3x3Relu } from "./kernels.ts";
+ * const y = conv3x3Relu(tf.ones([1, 4, 4, 3]), tf.ones([3, 3, 3, 8]), tf.zeros([8]));
+ * console.log(y.shape); // [1, 4, 4, 8]
+ * ```
+ */
+export function conv3x3Relu(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
+  const cIn = x.shape[3];
+  const cOut = kernel.shape[3];
+  checkShape("conv3x3 kernel", kernel.shape, [3, 3, cIn, cOut]);
+  checkShape("conv3x3 bias", bias.shape, [cOut]);
+  return convGemm("forward", x, bias, kernel, cOut);
+}
+
+/**
+ * dL/dx of {@link conv3x3Relu} from dy and the forward output y (ReLU mask),
+ * with kernels/conv3x3_grad_input.wgsl. `flipped` is `[3,3,cOut,cIn]`.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { conv3x3ReluGradInput } from "./kernels.ts";
+ * const dx = conv3x3ReluGradInput(tf.ones([1, 4, 4, 8]), tf.ones([1, 4, 4, 8]), tf.ones([3, 3, 8, 3]));
+ * console.log(dx.shape); // [1, 4, 4, 3]
+ * ```
+ */
+export function conv3x3ReluGradInput(
+  dy: tf.Tensor4D,
+  y: tf.Tensor4D,
+  flipped: tf.Tensor4D,
+): tf.Tensor4D {
+  const cOut = dy.shape[3];
+  const cIn = flipped.shape[3];
+  checkShape("conv3x3 grad y", y.shape, dy.shape);
+  checkShape("conv3x3 grad flipped kernel", flipped.shape, [3, 3, cOut, cIn]);
+  return convGemm("grad", dy, y, flipped, cIn);
+}
+
+function poolDims(x: tf.Tensor4D) {
+  const [batch, h, w, c] = x.shape;
+  return { batch, h, w, c, oh: Math.floor(h / 2), ow: Math.floor(w / 2) };
+}
+
+function poolForward(x: tf.Tensor4D): tf.Tensor4D {
+  const { gpu, p } = context();
+  const { batch, h, w, c, oh, ow } = poolDims(x);
+  const perIn = h * w * c * 4;
+  const perOut = oh * ow * c * 4;
+  const chunk = gpu.batchChunk(batch, [perIn, perOut], `maxpool [${x.shape}]`);
+  const out = gpu.output([batch, oh, ow, c]);
+  if (oh === 0 || ow === 0) return gpu.tensor(out);
+  const xBuf = gpu.bufferOf(x);
+  const steps: DispatchStep[] = chunks(batch, chunk).map(([b0, nb]) => {
+    const total4 = nb * oh * ow * (c / 4);
+    return {
+      pipeline: p.pool,
+      bindings: [range(xBuf, b0 * perIn, nb * perIn), range(out.buffer, b0 * perOut, nb * perOut)],
+      uniforms: packParams([
+        { u32: h },
+        { u32: w },
+        { u32: c / 4 },
+        { u32: oh },
+        { u32: ow },
+        { u32: total4 },
+      ]),
+      workgroups: fold(Math.ceil(total4 / ELEMENTWISE_WG), gpu.maxWorkgroups),
+    };
+  });
+  gpu.run(steps);
+  return gpu.tensor(out);
+}
+
+/**
+ * Gradient of the 2x2 max pool w.r.t. its input `x`, given dy, with
+ * kernels/maxpool2x2_grad.wgsl (first maximum of a window wins, like tfjs).
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { maxPool2x2Grad } from "./kernels.ts";
+ * const dx = maxPool2x2Grad(tf.randomNormal([1, 5, 5, 4]), tf.ones([1, 2, 2, 4]));
+ * console.log(dx.shape); // [1, 5, 5, 4]
+ * ```
+ */
+export function maxPool2x2Grad(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D {
+  const { gpu, p } = context();
+  const { batch, h, w, c, oh, ow } = poolDims(x);
+  checkShape("maxpool grad dy", dy.shape, [batch, oh, ow, c]);
+  if (c % 4 !== 0) throw new Error(`maxPool2x2Grad: channels ${c} are not a multiple of 4`);
+  const winH = Math.ceil(h / 2);
+  const winW = Math.ceil(w / 2);
+  const perIn = h * w * c * 4;
+  const perOut = oh * ow * c * 4;
+  const chunk = gpu.batchChunk(batch, [perIn, perOut], `maxpool gradient [${x.shape}]`);
+  const out = gpu.output([batch, h, w, c]);
+  const xBuf = gpu.bufferOf(x);
+  // A pool of a 1-pixel-wide input has an empty dy, which has no buffer to bind.
+  const dyBuf = dy.size > 0 ? gpu.bufferOf(dy) : gpu.scratch(16);
+  const steps: DispatchStep[] = chunks(batch, chunk).map(([b0, nb]) => {
+    const total4 = nb * winH * winW * (c / 4);
+    return {
+      pipeline: p.poolGrad,
+      bindings: [
+        range(xBuf, b0 * perIn, nb * perIn),
+        dy.size > 0 ? range(dyBuf, b0 * perOut, nb * perOut) : dyBuf,
+        range(out.buffer, b0 * perIn, nb * perIn),
+      ],
+      uniforms: packParams([
+        { u32: h },
+        { u32: w },
+        { u32: c / 4 },
+        { u32: oh },
+        { u32: ow },
+        { u32: winH },
+        { u32: winW },
+        { u32: total4 },
+      ]),
+      workgroups: fold(Math.ceil(total4 / ELEMENTWISE_WG), gpu.maxWorkgroups),
+    };
+  });
+  gpu.run(steps, dy.size > 0 ? [] : [dyBuf]);
+  return gpu.tensor(out);
+}
+
+const pooledWithGrad = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [x, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: poolForward(x),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      maxPool2x2Grad(saved[0] as tf.Tensor4D, dy as tf.Tensor4D),
+  };
+}) as (x: tf.Tensor4D) => tf.Tensor4D;
+
+/**
+ * 2x2 stride-2 'valid' max pool with kernels/maxpool2x2.wgsl, differentiable
+ * through {@link maxPool2x2Grad}. Channels not a multiple of 4 use tf.maxPool.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { maxPool2x2 } from "./kernels.ts";
+ * console.log(maxPool2x2(tf.ones([1, 5, 4, 8])).shape); // [1, 2, 2, 8]
+ * ```
+ */
+export function maxPool2x2(x: tf.Tensor4D): tf.Tensor4D {
+  if (x.shape[3] % 4 !== 0) return STOCK_KERNELS.maxPool2x2(x);
+  return pooledWithGrad(x);
+}
+
+/** How gram.wgsl splits M: rows per split (a multiple of its TILE_K) and the split count. */
+function gramSplits(batch: number, m: number, n: number): { rows: number; splits: number } {
+  const blocks = Math.ceil(n / GRAM_TILE);
+  const upper = (blocks * (blocks + 1)) / 2;
+  let splits = Math.ceil(GRAM_TARGET_WORKGROUPS / (batch * upper));
+  splits = Math.max(1, Math.min(splits, Math.floor(m / GRAM_MIN_ROWS)));
+  splits = Math.min(splits, Math.max(1, Math.floor(GRAM_MAX_SCRATCH / (batch * n * n * 4))));
+  const rows = Math.ceil(Math.ceil(m / splits) / GRAM_TILE_K) * GRAM_TILE_K;
+  return { rows, splits: Math.ceil(m / rows) };
+}
+
+/** Dispatch of gram.wgsl for `nb` images of f starting at byte `fOffset`, into `out`. */
+function gramStep(
+  p: Pipelines,
+  fBuf: GPUBuffer,
+  fOffset: number,
+  nb: number,
+  m: number,
+  n: number,
+  split: { rows: number; splits: number },
+  out: Binding,
+  scale: number,
+): DispatchStep {
+  const blocks = Math.ceil(n / GRAM_TILE);
+  return {
+    pipeline: p.gram,
+    bindings: [range(fBuf, fOffset, nb * m * n * 4), out],
+    uniforms: packParams([
+      { u32: m },
+      { u32: n },
+      { u32: n / 4 },
+      { u32: blocks },
+      { u32: split.splits },
+      { u32: split.rows },
+      { f32: scale },
+    ]),
+    workgroups: [(blocks * (blocks + 1)) / 2, split.splits, nb],
+  };
+}
+
+/**
+ * Batched Gram matrices `scale * f^T f` ([B,M,N] to [B,N,N]) with
+ * kernels/gram.wgsl (upper-triangle blocks, mirrored; split over M when
+ * that leaves too few workgroups). N not a multiple of 4 uses tf.matMul.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { gramGpu } from "./kernels.ts";
+ * gramGpu(tf.ones([1, 10, 4]), 0.1).print(); // all 1
+ * ```
+ */
+export function gramGpu(f: tf.Tensor3D, scale = 1): tf.Tensor3D {
+  const [batch, m, n] = f.shape;
+  if (n % 4 !== 0 || m === 0) {
+    return tf.tidy(() => tf.mul(tf.matMul(f, f, true, false), scale) as tf.Tensor3D);
+  }
+  const { gpu, p } = context();
+  const split = gramSplits(batch, m, n);
+  const perF = m * n * 4;
+  const perG = n * n * 4;
+  const chunk = gpu.batchChunk(batch, [perF, perG * split.splits], `gram [${f.shape}]`);
+  const out = gpu.output([batch, n, n]);
+  const fBuf = gpu.bufferOf(f);
+  const steps: DispatchStep[] = [];
+  const scratch: GPUBuffer[] = [];
+  const parts = split.splits > 1 ? gpu.scratch(chunk * split.splits * perG) : null;
+  if (parts) scratch.push(parts);
+  for (const [b0, nb] of chunks(batch, chunk)) {
+    const target = range(out.buffer, b0 * perG, nb * perG);
+    if (!parts) {
+      steps.push(gramStep(p, fBuf, b0 * perF, nb, m, n, split, target, scale));
+      continue;
+    }
+    const partsRange = range(parts, 0, nb * split.splits * perG);
+    steps.push(gramStep(p, fBuf, b0 * perF, nb, m, n, split, partsRange, 1));
+    const total4 = nb * (n * n / 4);
+    steps.push({
+      pipeline: p.sumSlices,
+      bindings: [partsRange, target],
+      uniforms: packParams([
+        { u32: n * n / 4 },
+        { u32: split.splits },
+        { u32: total4 },
+        { f32: scale },
+      ]),
+      workgroups: fold(Math.ceil(total4 / ELEMENTWISE_WG), gpu.maxWorkgroups),
+    });
+  }
+  gpu.run(steps, scratch);
+  return gpu.tensor(out);
+}
+
+const gramWithGrad = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [f, save] = args as [tf.Tensor3D, tf.GradSaveFunc];
+  save([f]);
+  return {
+    value: gramGpu(f),
+    // d(F^T F) = F (dG + dG^T): rarely needed (the style loss has its own), so stock ops.
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.matMul(saved[0] as tf.Tensor3D, tf.add(dy, tf.transpose(dy, [0, 2, 1])) as tf.Tensor3D),
+  };
+}) as (f: tf.Tensor3D) => tf.Tensor3D;
+
+/**
+ * Fused style loss of one layer: E `[B]` = sum((G-A)^2)/(4N^2M^2) and dE/dF
+ * = F(G-A)/(N^2M^2), G = F^T F, from kernels gram, style_diff, fd_matmul and
+ * row_sum. Only G (then G - A in its place) is stored besides the outputs.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { styleLossGpu } from "./kernels.ts";
+ * const { loss, grad } = styleLossGpu(tf.ones([1, 16, 8]), tf.zeros([8, 8]));
+ * console.log(loss.shape, grad.shape); // [1] [1, 16, 8]
+ * ```
+ */
+export function styleLossGpu(
+  f: tf.Tensor3D,
+  target: tf.Tensor2D,
+): { loss: tf.Tensor1D; grad: tf.Tensor3D } {
+  const [batch, m, n] = f.shape;
+  checkShape("style loss target", target.shape, [n, n]);
+  if (n % 4 !== 0 || m === 0) return STOCK_KERNELS.styleLoss(f, target);
+  const { gpu, p } = context();
+  const split = gramSplits(batch, m, n);
+  const perF = m * n * 4;
+  const perG = n * n * 4;
+  const len4 = (n * n) / 4;
+  const groups = Math.ceil(len4 / STYLE_DIFF_PER_GROUP);
+  const chunk = gpu.batchChunk(batch, [perF, perG * split.splits], `style loss [${f.shape}]`);
+  gpu.ensureFits(batch * groups * 4, "style loss partial sums");
+  const parts = gpu.scratch(chunk * split.splits * perG);
+  const diff = gpu.scratch(chunk * perG);
+  const lossParts = gpu.scratch(batch * groups * 4);
+  const loss = gpu.output([batch]);
+  const grad = gpu.output([batch, m, n]);
+  const fBuf = gpu.bufferOf(f);
+  const tBuf = gpu.bufferOf(target);
+  const steps: DispatchStep[] = [];
+  for (const [b0, nb] of chunks(batch, chunk)) {
+    const partsRange = range(parts, 0, nb * split.splits * perG);
+    const diffRange = range(diff, 0, nb * perG);
+    steps.push(gramStep(p, fBuf, b0 * perF, nb, m, n, split, partsRange, 1));
+    steps.push({
+      pipeline: p.styleDiff,
+      bindings: [partsRange, tBuf, diffRange, lossParts],
+      uniforms: packParams([
+        { u32: len4 },
+        { u32: split.splits },
+        { u32: groups },
+        { u32: b0 },
+        { f32: 1 / (n * n * m * m) },
+        { f32: 1 / (2 * n * m) },
+      ]),
+      workgroups: [groups, nb],
+    });
+    const mTiles = Math.ceil(m / FD_TILE);
+    const [gy, gz] = fold(nb * mTiles, gpu.maxWorkgroups);
+    steps.push({
+      pipeline: p.fdMatmul,
+      bindings: [
+        range(fBuf, b0 * perF, nb * perF),
+        diffRange,
+        range(grad.buffer, b0 * perF, nb * perF),
+      ],
+      uniforms: packParams([
+        { u32: m },
+        { u32: n },
+        { u32: n / 4 },
+        { u32: mTiles },
+        { u32: nb * mTiles },
+      ]),
+      workgroups: [Math.ceil(n / FD_TILE), gy, gz],
+    });
+  }
+  steps.push({
+    pipeline: p.rowSum,
+    bindings: [lossParts, loss.buffer],
+    uniforms: packParams([{ u32: groups }]),
+    workgroups: [batch],
+  });
+  gpu.run(steps, [parts, diff, lossParts]);
+  return { loss: gpu.tensor(loss), grad: gpu.tensor(grad) };
+}
+
+/**
+ * One fused Adam step plus the per-channel clip, with kernels/adam.wgsl;
+ * same contract and formula as STOCK_KERNELS.adamUpdate.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { adamUpdateGpu } from "./kernels.ts";
+ * const x = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
+ * const s = { m: tf.zerosLike(x), v: tf.zerosLike(x), t: 0 };
+ * const cfg = { learningRate: 1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+ * const r = adamUpdateGpu(x, tf.onesLike(x), s, cfg, tf.fill([3], -1), tf.fill([3], 1));
+ * r.x.print(); // all -1
+ * ```
+ */
+export function adamUpdateGpu(
+  x: tf.Tensor4D,
+  g: tf.Tensor4D,
+  state: AdamState,
+  c: AdamConfig,
+  lo: tf.Tensor1D,
+  hi: tf.Tensor1D,
+): { x: tf.Tensor4D; m: tf.Tensor4D; v: tf.Tensor4D } {
+  const { gpu, p } = context();
+  for (const [name, t] of [["g", g], ["m", state.m], ["v", state.v]] as const) {
+    checkShape(`adam ${name}`, t.shape, x.shape);
+  }
+  const [batch, h, w, ch] = x.shape;
+  checkShape("adam lo", lo.shape, [ch]);
+  checkShape("adam hi", hi.shape, [ch]);
+  const per = h * w * ch * 4;
+  const chunk = gpu.batchChunk(batch, [per], `adam [${x.shape}]`);
+  const t = state.t + 1;
+  const lr = c.learningRate * Math.sqrt(1 - Math.pow(c.beta2, t)) / (1 - Math.pow(c.beta1, t));
+  const bounds = gpu.scratch(2 * ch * 4);
+  const outs = [gpu.output(x.shape), gpu.output(x.shape), gpu.output(x.shape)];
+  const ins = [x, g, state.m, state.v].map((t) => gpu.bufferOf(t));
+  const steps: Array<DispatchStep | CopyStep> = [
+    { copy: { src: gpu.bufferOf(lo), srcOffset: 0, dst: bounds, dstOffset: 0, size: ch * 4 } },
+    { copy: { src: gpu.bufferOf(hi), srcOffset: 0, dst: bounds, dstOffset: ch * 4, size: ch * 4 } },
+  ];
+  for (const [b0, nb] of chunks(batch, chunk)) {
+    const total = nb * h * w * ch;
+    steps.push({
+      pipeline: p.adam,
+      bindings: [
+        ...ins.map((b) => range(b, b0 * per, nb * per)),
+        bounds,
+        ...outs.map((o) => range(o.buffer, b0 * per, nb * per)),
+      ],
+      uniforms: packParams([
+        { u32: total },
+        { u32: ch },
+        { f32: lr },
+        { f32: c.beta1 },
+        { f32: c.beta2 },
+        { f32: 1 - c.beta1 },
+        { f32: 1 - c.beta2 },
+        { f32: c.epsilon },
+      ]),
+      workgroups: fold(Math.ceil(total / ELEMENTWISE_WG), gpu.maxWorkgroups),
+    });
+  }
+  gpu.run(steps, [bounds]);
+  const [nx, nm, nv] = outs.map((o) => gpu.tensor<tf.Tensor4D>(o));
+  return { x: nx, m: nm, v: nv };
+}
+
+/**
+ * The custom kernel set. Call {@link selectKernels} (or
+ * {@link initCustomKernels}) once first: it compiles the WGSL.
+ *
+ * @example
+ * ```ts
+ * import { useKernels } from "../ops.ts";
+ * import { CUSTOM_KERNELS, initCustomKernels } from "./kernels.ts";
+ * await initCustomKernels();
+ * useKernels(CUSTOM_KERNELS);
+ * ```
+ */
+export const CUSTOM_KERNELS: KernelSet = {
+  name: "custom",
+  conv3x3Relu,
+  conv3x3ReluGradInput: (dy, y, _kernel, flipped) => conv3x3ReluGradInput(dy, y, flipped),
+  maxPool2x2,
+  gram: (f) => (f.shape[2] % 4 === 0 ? gramWithGrad(f) : STOCK_KERNELS.gram(f)),
+  styleLoss: styleLossGpu,
+  adamUpdate: adamUpdateGpu,
+};
+
+/**
+ * The kernel set called `name` for `backend` (default: the active one),
+ * compiled and ready for `useKernels`. `custom` needs webgpu; asking for it
+ * elsewhere is a {@link UserError} that names the fix.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../tf.ts";
+ * import { useKernels } from "../ops.ts";
+ * import { selectKernels } from "./kernels.ts";
+ * const { name } = await initBackend("auto");
+ * useKernels(await selectKernels(name === "webgpu" ? "custom" : "stock", name));
+ * ```
+ */
+export async function selectKernels(
+  name: "custom" | "stock",
+  backend: string = tf.getBackend(),
+): Promise<KernelSet> {
+  if (name === "stock") return STOCK_KERNELS;
+  if (name !== "custom") {
+    throw new UserError(`--kernels: unknown kernel set '${name}' (known: custom, stock)`);
+  }
+  if (backend !== "webgpu" || tf.getBackend() !== "webgpu") {
+    throw new UserError(
+      `--kernels custom: the WGSL kernels need --backend webgpu (got ${backend}); ` +
+        "use --kernels stock",
+    );
+  }
+  await initCustomKernels();
+  return CUSTOM_KERNELS;
+}
