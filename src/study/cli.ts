@@ -48,9 +48,7 @@ export function studyHelp(): string {
     ["--shard K/N", "stylize only part K of N into --cache, then stop (no training)"],
     ["--help", "print this table"],
   ];
-  const w = Math.max(...rows.map((r) => r[0].length));
-  return "deno task study [options]\n\n" +
-    rows.map(([a, b]) => `  ${a.padEnd(w)}  ${b}`).join("\n");
+  return optionsTable("deno task study [options]", rows);
 }
 
 async function defaultPath(path: string, flag: string, how: string): Promise<string> {
