@@ -146,25 +146,25 @@ export const KERNEL_CHOICES: readonly string[] = ["auto", "custom", "stock"];
 
 /**
  * Activate the kernel set named by `--kernels` for `backend` and return its
- * name. `custom` needs the webgpu backend; `auto` picks stock until the
- * custom set is measured to be faster on this adapter.
+ * name. `custom` (the WGSL kernels) needs the webgpu backend; `auto` picks
+ * custom on webgpu, where `deno task bench` measures it faster than tfjs's
+ * own kernels, and stock everywhere else.
  */
-export function selectKernelsByName(name: string, backend: string): Promise<"stock" | "custom"> {
+export async function selectKernelsByName(
+  name: string,
+  backend: string,
+): Promise<"stock" | "custom"> {
   if (!KERNEL_CHOICES.includes(name)) {
     throw new UserError(
       `--kernels: unknown kernel set '${name}' (known: ${KERNEL_CHOICES.join(", ")})`,
     );
   }
-  if (name === "custom") {
-    if (backend !== "webgpu") {
-      throw new UserError(
-        `--kernels custom: the WGSL kernels need --backend webgpu (got ${backend}); use --kernels stock`,
-      );
-    }
-    throw new UserError(
-      "--kernels custom: the WGSL kernel set is not built yet; use --kernels stock",
-    );
+  if (name === "custom" || (name === "auto" && backend === "webgpu")) {
+    // Loaded on demand: the WGSL side imports this module, and wasm/cpu runs never need it.
+    const { selectKernels } = await import("./gpu/kernels.ts");
+    useKernels(await selectKernels("custom", backend));
+    return "custom";
   }
   useKernels(STOCK_KERNELS);
-  return Promise.resolve("stock");
+  return "stock";
 }

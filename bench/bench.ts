@@ -1,0 +1,523 @@
+/**
+ * `deno task bench`: the custom WGSL kernels against tfjs's own, per VGG19
+ * layer shape, plus the end-to-end Gatys step per backend and kernel set.
+ *
+ * For each VGG19 conv layer at 64, 128 and 224 px (`--quick`, the default,
+ * takes 64 px and six representative layers; `--full` takes everything) it
+ * times conv3x3 + ReLU, its input gradient, the 2x2 max pools, and the Gram
+ * and fused style loss of each style layer (the first conv of every block),
+ * on custom WGSL, stock tfjs-webgpu, stock tfjs-wasm and stock tfjs-cpu.
+ * Each case is warmed up (shader compilation, buffer pools) and its median
+ * over several runs is reported; webgpu runs wait for the GPU to finish.
+ * Weights and inputs are random: only shapes matter for speed.
+ *
+ * Flags: --full, --json FILE, --backends webgpu,wasm,cpu, --sizes 64,128,
+ * --kernels conv3x3,gram,..., --runs N, --warmup N, --no-step.
+ *
+ * @example
+ * ```ts
+ * // deno task bench --json out/bench.json
+ * import { benchCases } from "./bench.ts";
+ * console.log(benchCases({ full: false, sizes: [64] }).length);
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type BackendName, initBackend, tf } from "../src/tf.ts";
+import { type KernelSet, STOCK_KERNELS, useKernels } from "../src/ops.ts";
+import { GpuContext } from "../src/gpu/device.ts";
+import { selectKernels } from "../src/gpu/kernels.ts";
+import { runMain, UserError } from "../src/util/errors.ts";
+import { layersUpTo, VGG19_CONV_LAYERS } from "../src/vgg/layers.ts";
+import { Vgg19 } from "../src/vgg/model.ts";
+import { loadVggWeights, type VggWeights } from "../src/vgg/weights.ts";
+import { GatysOptimizer } from "../src/style/engine.ts";
+
+/**
+ * Kernel names in the JSON output.
+ *
+ * @example
+ * ```ts
+ * import type { BenchKernel } from "./bench.ts";
+ * const k: BenchKernel = "gram";
+ * ```
+ */
+export type BenchKernel =
+  | "conv3x3"
+  | "conv3x3_grad_input"
+  | "gram"
+  | "maxpool"
+  | "style_loss"
+  | "step";
+
+/**
+ * One row of the results (the `--json` array holds these).
+ *
+ * @example
+ * ```ts
+ * import type { BenchRow } from "./bench.ts";
+ * const r: BenchRow = { kernel: "conv3x3", shape: "1x64x64x3->64", backend: "webgpu", impl: "custom", ms: 50, gflops: 0.27 };
+ * ```
+ */
+export interface BenchRow {
+  kernel: BenchKernel;
+  shape: string;
+  backend: BackendName;
+  impl: "custom" | "stock";
+  ms: number;
+  gflops: number;
+}
+
+/**
+ * One timed operation: how to make its inputs and run it with a kernel set.
+ *
+ * @example
+ * ```ts
+ * import { benchCases } from "./bench.ts";
+ * const [first] = benchCases({ full: false, sizes: [64] });
+ * console.log(first.kernel, first.flops);
+ * ```
+ */
+export interface BenchCase {
+  kernel: BenchKernel;
+  shape: string;
+  /** Floating-point operations of one run (nominal: a Gram counts all N^2 outputs). */
+  flops: number;
+  make(): tf.Tensor[];
+  run(set: KernelSet, inputs: tf.Tensor[]): tf.Tensor | tf.Tensor[];
+}
+
+const ALL_KERNELS: BenchKernel[] = [
+  "conv3x3",
+  "conv3x3_grad_input",
+  "gram",
+  "maxpool",
+  "style_loss",
+  "step",
+];
+const QUICK_LAYERS = [
+  "block1_conv1",
+  "block1_conv2",
+  "block2_conv1",
+  "block3_conv1",
+  "block4_conv1",
+  "block5_conv1",
+];
+const STYLE_LAYERS = [
+  "block1_conv1",
+  "block2_conv1",
+  "block3_conv1",
+  "block4_conv1",
+  "block5_conv1",
+];
+/** The last conv of blocks 1-4, whose outputs VGG19 pools. */
+const POOLED_LAYERS = ["block1_conv2", "block2_conv2", "block3_conv4", "block4_conv4"];
+/** The step's loss layers: the shared weights hold blocks 1-3 only. */
+const STEP_CONTENT = "block2_conv2";
+const STEP_STYLE = ["block1_conv1", "block2_conv1", "block3_conv1"];
+
+function randn(shape: number[], std = 1): tf.Tensor {
+  return tf.randomNormal(shape, 0, std, "float32");
+}
+
+/** Spatial size of a layer's input for a square image of `size` px. */
+function layerSide(name: string, size: number): number {
+  let side = size;
+  for (const l of VGG19_CONV_LAYERS) {
+    if (l.poolBefore) side = Math.floor(side / 2);
+    if (l.name === name) return side;
+  }
+  throw new Error(`unknown layer ${name}`);
+}
+
+function spec(name: string) {
+  const s = VGG19_CONV_LAYERS.find((l) => l.name === name);
+  if (!s) throw new Error(`unknown layer ${name}`);
+  return s;
+}
+
+function flipped(kernel: tf.Tensor): tf.Tensor4D {
+  return tf.tidy(() => tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D);
+}
+
+/**
+ * The kernel cases for the given sizes: every VGG19 layer with `full`, a
+ * representative subset otherwise.
+ *
+ * @example
+ * ```ts
+ * import { benchCases } from "./bench.ts";
+ * for (const c of benchCases({ full: false, sizes: [64] })) console.log(c.kernel, c.shape);
+ * ```
+ */
+export function benchCases(opts: { full: boolean; sizes: number[] }): BenchCase[] {
+  const cases: BenchCase[] = [];
+  const layers = opts.full ? VGG19_CONV_LAYERS.map((l) => l.name) : QUICK_LAYERS;
+  for (const size of opts.sizes) {
+    for (const name of layers) {
+      const { cIn, cOut } = spec(name);
+      const side = layerSide(name, size);
+      const flops = 2 * side * side * 9 * cIn * cOut;
+      const shape = `${name}@${size}: 1x${side}x${side}x${cIn}->${cOut}`;
+      const std = Math.sqrt(2 / (9 * cIn));
+      cases.push({
+        kernel: "conv3x3",
+        shape,
+        flops,
+        make:
+          () => [randn([1, side, side, cIn]), randn([3, 3, cIn, cOut], std), randn([cOut], 0.1)],
+        run: (set, [x, k, b]) =>
+          set.conv3x3Relu(x as tf.Tensor4D, k as tf.Tensor4D, b as tf.Tensor1D),
+      });
+      cases.push({
+        kernel: "conv3x3_grad_input",
+        shape,
+        flops,
+        make: () => {
+          const k = randn([3, 3, cIn, cOut], std);
+          return [randn([1, side, side, cOut]), randn([1, side, side, cOut]), k, flipped(k)];
+        },
+        run: (set, [dy, y, k, f]) =>
+          set.conv3x3ReluGradInput(
+            dy as tf.Tensor4D,
+            y as tf.Tensor4D,
+            k as tf.Tensor4D,
+            f as tf.Tensor4D,
+          ),
+      });
+    }
+    const styleLayers = opts.full ? STYLE_LAYERS : STYLE_LAYERS.filter((l) => layers.includes(l));
+    for (const name of styleLayers) {
+      const n = spec(name).cOut;
+      const side = layerSide(name, size);
+      const m = side * side;
+      const shape = `${name}@${size}: 1x${m}x${n}`;
+      cases.push({
+        kernel: "gram",
+        shape,
+        flops: 2 * m * n * n,
+        make: () => [tf.relu(randn([1, m, n]))],
+        run: (set, [f]) => set.gram(f as tf.Tensor3D),
+      });
+      cases.push({
+        kernel: "style_loss",
+        shape,
+        flops: 4 * m * n * n + 3 * n * n,
+        make: () => [tf.relu(randn([1, m, n])), tf.relu(randn([n, n]))],
+        run: (set, [f, a]) => {
+          const r = set.styleLoss(f as tf.Tensor3D, a as tf.Tensor2D);
+          return [r.loss, r.grad];
+        },
+      });
+    }
+    const pooled = opts.full ? POOLED_LAYERS : POOLED_LAYERS.slice(0, 2);
+    for (const name of pooled) {
+      const c = spec(name).cOut;
+      const side = layerSide(name, size);
+      const outs = Math.floor(side / 2) ** 2 * c;
+      cases.push({
+        kernel: "maxpool",
+        shape: `${name}@${size}: 1x${side}x${side}x${c}`,
+        flops: 3 * outs,
+        make: () => [randn([1, side, side, c])],
+        run: (set, [x]) => set.maxPool2x2(x as tf.Tensor4D),
+      });
+    }
+  }
+  return cases;
+}
+
+/** Wait until everything queued on the active backend has finished. */
+async function settle(backend: BackendName, outs: tf.Tensor[]): Promise<void> {
+  if (backend === "webgpu") await GpuContext.sync().idle();
+  // wasm and cpu kernels run synchronously; reading one value also forces any lazy copy.
+  else if (outs.length > 0 && outs[0].size > 0) await tf.slice(outs[0].flatten(), 0, 1).data();
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+async function timeCase(
+  c: BenchCase,
+  backend: BackendName,
+  set: KernelSet,
+  warmup: number,
+  runs: number,
+): Promise<number> {
+  const inputs = c.make();
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < warmup + runs; i++) {
+      await settle(backend, inputs);
+      const t0 = performance.now();
+      const out = c.run(set, inputs);
+      const outs = Array.isArray(out) ? out : [out];
+      await settle(backend, outs);
+      const dt = performance.now() - t0;
+      tf.dispose(outs);
+      if (i >= warmup) times.push(dt);
+    }
+  } finally {
+    tf.dispose(inputs);
+  }
+  return median(times);
+}
+
+function repoPath(rel: string): string {
+  return join(fileURLToPath(new URL("..", import.meta.url)), rel);
+}
+
+/** Real VGG19 weights for the step when the shared folder has them, else He-initialised noise. */
+async function stepWeights(): Promise<{ weights: VggWeights; real: boolean }> {
+  const specs = layersUpTo([STEP_CONTENT, ...STEP_STYLE]);
+  const shared = Deno.env.get("NST_SHARED") ?? repoPath("../shared");
+  try {
+    return { weights: await loadVggWeights(join(shared, "weights/vgg19-tfjs"), specs), real: true };
+  } catch {
+    const layers = new Map<string, { kernel: Float32Array; bias: Float32Array }>();
+    for (const s of specs) {
+      const std = Math.sqrt(2 / (9 * s.cIn));
+      const kernel = tf.tidy(() => randn([3, 3, s.cIn, s.cOut], std).dataSync() as Float32Array);
+      layers.set(s.name, { kernel, bias: new Float32Array(s.cOut) });
+    }
+    return {
+      weights: { source: "random", format: "tfjs", identity: "random", layers },
+      real: false,
+    };
+  }
+}
+
+/** Nominal flops of one step: forward and input-gradient convs plus the style losses. */
+function stepFlops(size: number): number {
+  let flops = 0;
+  for (const s of layersUpTo([STEP_CONTENT, ...STEP_STYLE])) {
+    const side = layerSide(s.name, size);
+    flops += 2 * 2 * side * side * 9 * s.cIn * s.cOut;
+  }
+  for (const name of STEP_STYLE) {
+    const side = layerSide(name, size);
+    const n = spec(name).cOut;
+    flops += 4 * side * side * n * n;
+  }
+  return flops;
+}
+
+async function timeStep(
+  size: number,
+  weights: VggWeights,
+  warmup: number,
+  runs: number,
+): Promise<number> {
+  const specs = layersUpTo([STEP_CONTENT, ...STEP_STYLE]);
+  const vgg = Vgg19.create(weights, specs);
+  const content = tf.randomUniform([1, size, size, 3], 0, 255, "float32", 1) as tf.Tensor4D;
+  const style = tf.randomUniform([1, size, size, 3], 0, 255, "float32", 2) as tf.Tensor4D;
+  const opt = GatysOptimizer.create(vgg, content, style, {
+    contentLayer: STEP_CONTENT,
+    styleLayers: STEP_STYLE,
+    alpha: 1e4,
+    beta: 1,
+    adam: { learningRate: 5, beta1: 0.99, beta2: 0.999, epsilon: 0.1 },
+    init: "content",
+    seed: 0,
+  });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < warmup + runs; i++) {
+      const t0 = performance.now();
+      await opt.step(); // reads the losses back, so the GPU has finished the step
+      if (i >= warmup) times.push(performance.now() - t0);
+    }
+  } finally {
+    opt.dispose();
+    vgg.dispose();
+    tf.dispose([content, style]);
+  }
+  return median(times);
+}
+
+function fmt(x: number, digits = 2): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : "-";
+}
+
+/** The terminal table: one row per (kernel, shape), one column pair per backend/impl. */
+function table(rows: BenchRow[]): string {
+  const cols = [...new Set(rows.map((r) => `${r.backend}/${r.impl}`))];
+  const keys = [...new Set(rows.map((r) => `${r.kernel}|${r.shape}`))];
+  const header = ["kernel", "shape", ...cols.map((c) => `${c} ms (GFLOP/s)`), "custom vs webgpu"];
+  const lines = [header];
+  for (const key of keys) {
+    const [kernel, shape] = key.split("|");
+    const of = (col: string) =>
+      rows.find((r) => `${r.kernel}|${r.shape}` === key && `${r.backend}/${r.impl}` === col);
+    const custom = of("webgpu/custom");
+    const stock = of("webgpu/stock");
+    lines.push([
+      kernel,
+      shape,
+      ...cols.map((c) => {
+        const r = of(c);
+        return r ? `${fmt(r.ms)} (${fmt(r.gflops)})` : "";
+      }),
+      custom && stock ? `${fmt(stock.ms / custom.ms)}x` : "",
+    ]);
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  return lines.map((l) => l.map((cell, i) => cell.padEnd(widths[i])).join("  ")).join("\n");
+}
+
+function parseList<T extends string | number>(
+  flag: string,
+  value: string | undefined,
+  allowed: readonly T[] | null,
+  parse: (s: string) => T,
+): T[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(",").map((s) => s.trim()).filter(Boolean).map(parse);
+  for (const item of items) {
+    if (allowed && !allowed.includes(item)) {
+      throw new UserError(`--${flag}: unknown value '${item}' (known: ${allowed.join(", ")})`);
+    }
+    if (typeof item === "number" && (!Number.isInteger(item) || item < 2)) {
+      throw new UserError(`--${flag}: expected integers >= 2, got '${value}'`);
+    }
+  }
+  return items;
+}
+
+function positive(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new UserError(`--${flag}: expected a count, got '${value}'`);
+  }
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      quick: { type: "boolean" },
+      full: { type: "boolean" },
+      json: { type: "string" },
+      backends: { type: "string" },
+      sizes: { type: "string" },
+      kernels: { type: "string" },
+      runs: { type: "string" },
+      warmup: { type: "string" },
+      "no-step": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(
+      "usage: deno task bench [--quick|--full] [--json FILE] [--backends webgpu,wasm,cpu] " +
+        "[--sizes 64,128,224] [--kernels conv3x3,conv3x3_grad_input,gram,maxpool,style_loss,step] " +
+        "[--runs N] [--warmup N] [--no-step]",
+    );
+    return;
+  }
+  if (values.quick && values.full) throw new UserError("--quick and --full exclude each other");
+  const full = values.full === true;
+  const sizes = parseList("sizes", values.sizes, null, Number) ?? (full ? [64, 128, 224] : [64]);
+  const kernels = parseList("kernels", values.kernels, ALL_KERNELS, (s) => s as BenchKernel) ??
+    ALL_KERNELS;
+  const backends = parseList(
+    "backends",
+    values.backends,
+    ["webgpu", "wasm", "cpu"] as BackendName[],
+    (s) => s as BackendName,
+  ) ?? ["webgpu", "wasm", "cpu"];
+  const runs = Math.max(1, positive("runs", values.runs, full ? 7 : 5));
+  const warmup = positive("warmup", values.warmup, 2);
+  const withStep = kernels.includes("step") && !values["no-step"];
+  const cases = benchCases({ full, sizes }).filter((c) => kernels.includes(c.kernel));
+  const stepSizes = full ? sizes : [Math.min(...sizes)];
+
+  const rows: BenchRow[] = [];
+  const weights = withStep ? await stepWeights() : null;
+  console.log(
+    `bench: ${full ? "full" : "quick"}, sizes ${sizes.join(",")} px, median of ${runs} after ` +
+      `${warmup} warm-up${
+        weights ? `, step weights: ${weights.real ? "VGG19 (shared)" : "random"}` : ""
+      }`,
+  );
+  for (const backend of backends) {
+    let info;
+    try {
+      info = await initBackend(backend);
+    } catch (e) {
+      if (e instanceof UserError) {
+        console.log(`skipping ${backend}: ${e.message}`);
+        continue;
+      }
+      throw e;
+    }
+    console.log(info.line);
+    const impls: Array<["custom" | "stock", KernelSet]> = [["stock", STOCK_KERNELS]];
+    if (backend === "webgpu") impls.unshift(["custom", await selectKernels("custom", backend)]);
+    for (const [impl, set] of impls) {
+      for (const c of cases) {
+        // The cpu backend's grad input is a JS loop nest: at 224 px one run takes minutes.
+        const ms = await timeCase(
+          c,
+          backend,
+          set,
+          backend === "cpu" ? 1 : warmup,
+          backend === "cpu" ? Math.min(runs, 3) : runs,
+        );
+        const row: BenchRow = {
+          kernel: c.kernel,
+          shape: c.shape,
+          backend,
+          impl,
+          ms,
+          gflops: c.flops / ms / 1e6,
+        };
+        rows.push(row);
+        console.log(
+          `  ${backend}/${impl} ${c.kernel} ${c.shape}: ${fmt(ms)} ms, ${fmt(row.gflops)} GFLOP/s`,
+        );
+      }
+      if (weights) {
+        useKernels(set);
+        try {
+          for (const size of stepSizes) {
+            const ms = await timeStep(
+              size,
+              weights.weights,
+              backend === "cpu" ? 1 : warmup,
+              backend === "cpu" ? Math.min(runs, 3) : runs,
+            );
+            const shape = `gatys@${size}: ${STEP_CONTENT} + ${STEP_STYLE.join(",")}`;
+            const row: BenchRow = {
+              kernel: "step",
+              shape,
+              backend,
+              impl,
+              ms,
+              gflops: stepFlops(size) / ms / 1e6,
+            };
+            rows.push(row);
+            console.log(`  ${backend}/${impl} step ${shape}: ${fmt(ms)} ms/iteration`);
+          }
+        } finally {
+          useKernels(STOCK_KERNELS);
+        }
+      }
+    }
+  }
+  console.log("\n" + table(rows));
+  if (values.json) {
+    await Deno.writeTextFile(values.json, JSON.stringify(rows, null, 2) + "\n");
+    console.log(`\nwrote ${rows.length} rows to ${values.json}`);
+  }
+}
+
+if (import.meta.main) await runMain(main);
