@@ -34,6 +34,7 @@ import { layersUpTo, VGG19_CONV_LAYERS } from "../src/vgg/layers.ts";
 import { Vgg19 } from "../src/vgg/model.ts";
 import { loadVggWeights, type VggWeights } from "../src/vgg/weights.ts";
 import { GatysOptimizer } from "../src/style/engine.ts";
+import { PROFILES } from "../src/style/options.ts";
 
 /**
  * Kernel names in the JSON output.
@@ -114,9 +115,9 @@ const STYLE_LAYERS = [
 ];
 /** The last conv of blocks 1-4, whose outputs VGG19 pools. */
 const POOLED_LAYERS = ["block1_conv2", "block2_conv2", "block3_conv4", "block4_conv4"];
-/** The step's loss layers: the shared weights hold blocks 1-3 only. */
-const STEP_CONTENT = "block2_conv2";
-const STEP_STYLE = ["block1_conv1", "block2_conv1", "block3_conv1"];
+/** The step's loss layers: the offline profile, which the shared weights (blocks 1-3) can run. */
+const STEP_CONTENT = PROFILES.offline.contentLayer;
+const STEP_STYLE = PROFILES.offline.styleLayers;
 
 function randn(shape: number[], std = 1): tf.Tensor {
   return tf.randomNormal(shape, 0, std, "float32");
