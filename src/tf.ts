@@ -40,8 +40,20 @@ export interface BackendInfo {
   line: string;
 }
 
+/** What `navigator.gpu` offers: the adapter's description and whether it is a software fallback. */
+export interface AdapterProbe {
+  description: string;
+  /** True for a software adapter such as Mesa's llvmpipe. */
+  fallback: boolean;
+}
+
 /** Description of the first WebGPU adapter, or `null` when `navigator.gpu` gives none. */
 export async function probeWebGpuAdapter(): Promise<string | null> {
+  return (await probeAdapter())?.description ?? null;
+}
+
+/** The first WebGPU adapter, or `null` when `navigator.gpu` gives none. */
+export async function probeAdapter(): Promise<AdapterProbe | null> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) return null;
   // Mesa's Vulkan loader complains on every adapter request when this is unset (headless servers).
@@ -52,9 +64,9 @@ export async function probeWebGpuAdapter(): Promise<string | null> {
     const adapter = await gpu.requestAdapter();
     if (!adapter) return null;
     const info = adapter.info;
-    return info.description || [info.vendor, info.architecture, info.device].filter(Boolean).join(
-      " ",
-    ) || "unknown adapter";
+    const description = info.description ||
+      [info.vendor, info.architecture, info.device].filter(Boolean).join(" ") || "unknown adapter";
+    return { description, fallback: info.isFallbackAdapter === true };
   } catch {
     return null;
   }
@@ -82,11 +94,17 @@ export async function initBackend(choice: BackendChoice = "auto"): Promise<Backe
   let why: string;
   let adapter = "";
   if (choice === "auto") {
-    const found = await probeWebGpuAdapter();
-    if (found) {
+    const found = await probeAdapter();
+    if (found && !found.fallback) {
       name = "webgpu";
-      adapter = found;
+      adapter = found.description;
       why = "auto: a WebGPU adapter is available";
+    } else if (found) {
+      // A software adapter (llvmpipe) runs VGG about 10x slower than wasm on the same CPU
+      // (see README, Speed): it is for correctness checks, not for work.
+      name = "wasm";
+      why = `auto: the only WebGPU adapter is a software fallback (${found.description}), ` +
+        "slower than wasm on this CPU; --backend webgpu uses it anyway";
     } else {
       name = "wasm";
       why = `auto: ${NO_ADAPTER_HINT.split(";")[0]}, so using wasm on the CPU`;

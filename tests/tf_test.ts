@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { HAS_WEBGPU } from "./_env.ts";
-import { initBackend, tf } from "../src/tf.ts";
+import { initBackend, probeAdapter, tf } from "../src/tf.ts";
 import { UserError } from "../src/util/errors.ts";
 
 Deno.test("--backend webgpu without an adapter is a clear error naming the alternative", async () => {
@@ -23,13 +23,22 @@ Deno.test("--backend webgpu without an adapter is a clear error naming the alter
 });
 
 Deno.test({
-  name: "auto picks webgpu when an adapter exists and prints its description",
+  name: "auto picks webgpu on a hardware adapter and wasm on a software fallback, saying why",
   ignore: !HAS_WEBGPU,
   fn: async () => {
+    const probe = (await probeAdapter())!;
     const info = await initBackend("auto");
-    assert.equal(info.name, "webgpu");
-    assert.equal(tf.getBackend(), "webgpu");
-    assert.ok(info.adapter.length > 0);
-    assert.match(info.line, /adapter: /);
+    if (probe.fallback) {
+      assert.equal(info.name, "wasm");
+      assert.match(info.line, /software fallback \(.+\).*--backend webgpu/);
+    } else {
+      assert.equal(info.name, "webgpu");
+      assert.equal(info.adapter, probe.description);
+      assert.match(info.line, /adapter: /);
+    }
+    assert.equal(tf.getBackend(), info.name);
+    const explicit = await initBackend("webgpu");
+    assert.equal(explicit.adapter, probe.description);
+    assert.match(explicit.line, /adapter: .+\[--backend webgpu\]/);
   },
 });
