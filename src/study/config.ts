@@ -97,7 +97,7 @@ export const STUDY_PRESETS: Record<PresetName, PresetValues> = {
     contentLayer: PROFILES.offline.contentLayer,
     styleLayers: PROFILES.offline.styleLayers,
     ratios: { ...PROFILES.offline.presets },
-    iterations: 30,
+    iterations: 16,
     stylizeSize: 32,
     stylizeBatch: 8,
     classifiers: ["transfer"],

@@ -20,9 +20,9 @@ import { stylizeMain } from "./cli.ts";
 /** Defaults of the demo: small enough for a CPU in minutes, the paper's method otherwise. */
 export const DEMO_ARGS = [
   "--size",
-  "256",
+  "160",
   "--iterations",
-  "200",
+  "150",
   "--out",
   "out/tubingen_kandinsky.png",
 ];
