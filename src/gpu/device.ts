@@ -59,7 +59,11 @@ interface WebGpuBackendLike {
  * const firstImage: Binding = { buffer: buf, offset: 0, size: 4096 };
  * ```
  */
-export type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
+export type Binding =
+  | GPUBuffer
+  | { buffer: GPUBuffer; offset: number; size: number }
+  | GPUTextureView
+  | null;
 
 /**
  * One compute dispatch of a pipeline.
@@ -73,7 +77,10 @@ export type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: num
  */
 export interface DispatchStep {
   pipeline: GPUComputePipeline;
-  /** Bindings 0..n-1 of group 0 in order; the uniform block, when given, is binding n. */
+  /**
+   * Bindings 0..n-1 of group 0 in order (`null` leaves that number out); the uniform block, when
+   * given, is binding n.
+   */
   bindings: Binding[];
   /** Little-endian bytes of the kernel's `Params` struct. */
   uniforms?: ArrayBuffer;
@@ -92,6 +99,30 @@ export interface DispatchStep {
  */
 export interface CopyStep {
   copy: { src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number };
+}
+
+/**
+ * A buffer-to-texture copy between dispatches: `rows` rows of `bytesPerRow` bytes (a multiple of
+ * 256) from `offset` into `width` x `rows` texels of `texture` starting at row `y`.
+ *
+ * @example
+ * ```ts
+ * import type { TextureCopyStep } from "./device.ts";
+ * declare const a: GPUBuffer, t: GPUTexture;
+ * const step: TextureCopyStep = { toTexture: { src: a, offset: 0, bytesPerRow: 256, rows: 4, texture: t, width: 16 } };
+ * ```
+ */
+export interface TextureCopyStep {
+  toTexture: {
+    src: GPUBuffer;
+    offset: number;
+    bytesPerRow: number;
+    rows: number;
+    texture: GPUTexture;
+    width: number;
+    /** First texture row written (default 0). */
+    y?: number;
+  };
 }
 
 /**
@@ -163,6 +194,13 @@ export class GpuContext {
   readonly maxWorkgroups: number;
   /** The adapter's description as tfjs recorded it. */
   readonly adapterDescription: string;
+  /**
+   * Whether the adapter is a CPU implementation (llvmpipe, SwiftShader: `isFallbackAdapter`),
+   * where the kernels take texture-based routes (see kernels/conv3x3_tex.wgsl). `NST_GPU_ROUTE`
+   * = `texture` or `buffer` forces one; tests flip it to cover both.
+   */
+  cpuAdapter: boolean;
+  private readonly texturePool = new Map<string, GPUTexture>();
 
   private constructor(readonly backend: WebGpuBackendLike, readonly device: GPUDevice) {
     this.bindingLimit = device.limits.maxStorageBufferBindingSize;
@@ -171,6 +209,12 @@ export class GpuContext {
     const info = (backend as unknown as { adapterInfo?: { description?: string; vendor?: string } })
       .adapterInfo;
     this.adapterDescription = info?.description || info?.vendor || "unknown adapter";
+    const devInfo = (device as unknown as { adapterInfo?: { isFallbackAdapter?: boolean } })
+      .adapterInfo;
+    const route = Deno.env.get("NST_GPU_ROUTE");
+    this.cpuAdapter = route === "texture" ||
+      (route !== "buffer" && (devInfo?.isFallbackAdapter === true ||
+        /llvmpipe|lavapipe|swiftshader/i.test(this.adapterDescription)));
     // A lost device would otherwise make every later readback wait forever.
     device.lost.then((lost) => {
       this.lostInfo = lost;
@@ -294,6 +338,31 @@ export class GpuContext {
     );
   }
 
+  /**
+   * An rgba32float texture of `width` x `height` texels that can be copied into and sampled,
+   * reused across calls under `slot` (queue order keeps reuse safe: a later copy waits for the
+   * dispatches submitted before it).
+   */
+  poolTexture(slot: string, width: number, height: number): GPUTexture {
+    const key = `${slot}:${width}x${height}`;
+    let t = this.texturePool.get(key);
+    if (!t) {
+      t = this.device.createTexture({
+        label: key,
+        size: [width, height],
+        format: "rgba32float",
+        usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+      });
+      this.texturePool.set(key, t);
+    }
+    return t;
+  }
+
+  /** `maxTextureDimension2D`. */
+  get maxTextureSide(): number {
+    return this.device.limits.maxTextureDimension2D;
+  }
+
   /** A scratch storage buffer from tfjs's pool; pass it to {@link GpuContext.run}'s `scratch`. */
   scratch(bytes: number): GPUBuffer {
     this.ensureFits(bytes, "a scratch buffer");
@@ -342,7 +411,7 @@ export class GpuContext {
    * Encode `steps` into one command buffer and submit it after tfjs's pending
    * work. Uniform blocks and `scratch` buffers return to the pool afterwards.
    */
-  run(steps: Array<DispatchStep | CopyStep>, scratch: GPUBuffer[] = []): void {
+  run(steps: Array<DispatchStep | CopyStep | TextureCopyStep>, scratch: GPUBuffer[] = []): void {
     this.checkAlive();
     const b = this.backend;
     if (b.commandEncoder) {
@@ -361,10 +430,25 @@ export class GpuContext {
         encoder.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.size);
         continue;
       }
-      const entries: GPUBindGroupEntry[] = step.bindings.map((bind, i) => ({
-        binding: i,
-        resource: bind instanceof GPUBuffer ? { buffer: bind } : bind,
-      }));
+      if ("toTexture" in step) {
+        pass?.end();
+        pass = null;
+        const c = step.toTexture;
+        encoder.copyBufferToTexture(
+          { buffer: c.src, offset: c.offset, bytesPerRow: c.bytesPerRow },
+          { texture: c.texture, origin: [0, c.y ?? 0] },
+          [c.width, c.rows],
+        );
+        continue;
+      }
+      const entries: GPUBindGroupEntry[] = [];
+      step.bindings.forEach((bind, i) => {
+        if (bind === null) return;
+        entries.push({
+          binding: i,
+          resource: bind instanceof GPUBuffer ? { buffer: bind } : bind,
+        });
+      });
       if (step.uniforms) {
         const u = b.bufferManager.acquireBuffer(
           step.uniforms.byteLength,
@@ -372,7 +456,7 @@ export class GpuContext {
         );
         this.device.queue.writeBuffer(u, 0, step.uniforms);
         uniforms.push(u);
-        entries.push({ binding: entries.length, resource: { buffer: u } });
+        entries.push({ binding: step.bindings.length, resource: { buffer: u } });
       }
       const [x, y = 1, z = 1] = step.workgroups;
       if (x === 0 || y === 0 || z === 0) continue;

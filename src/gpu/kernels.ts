@@ -28,6 +28,7 @@ import {
   fold,
   GpuContext,
   packParams,
+  type TextureCopyStep,
 } from "./device.ts";
 
 /** The compiled pipelines, one per kernel file. */
@@ -43,9 +44,12 @@ interface Pipelines {
   pool: GPUComputePipeline;
   poolGrad: GPUComputePipeline;
   adam: GPUComputePipeline;
+  convTex: GPUComputePipeline;
+  convTexGrad: GPUComputePipeline;
+  gramTex: GPUComputePipeline;
 }
 
-const FILES: Record<keyof Pipelines, string> = {
+const FILES: Record<keyof Pipelines, string | [string, Record<string, number>]> = {
   conv: "conv3x3_relu.wgsl",
   convGrad: "conv3x3_grad_input.wgsl",
   convGradNarrow: "conv3x3_grad_input_narrow.wgsl",
@@ -57,6 +61,9 @@ const FILES: Record<keyof Pipelines, string> = {
   pool: "maxpool2x2.wgsl",
   poolGrad: "maxpool2x2_grad.wgsl",
   adam: "adam.wgsl",
+  convTex: ["conv3x3_tex.wgsl", { GRAD: 0 }],
+  convTexGrad: ["conv3x3_tex.wgsl", { GRAD: 1 }],
+  gramTex: "gram_tex.wgsl",
 };
 
 // Tile edges of the kernels (their TILE_M / TILE_N / TILE constants), for dispatch sizes.
@@ -69,6 +76,27 @@ const ELEMENTWISE_WG = 256;
 const NARROW_WG = 64; // pixels per workgroup of conv3x3_grad_input_narrow.wgsl
 const NARROW_MAX_C = 512; // its MAX_C: channels of dy staged per tap
 const STYLE_DIFF_PER_GROUP = 256 * 4; // vec4s per style_diff workgroup
+const TEX_WG = 64; // threads per workgroup of conv3x3_tex.wgsl
+const TEX_R = 16; // its R: output pixels per thread
+const TEX_N = 16; // its 4 * C4: output channels per thread
+
+/**
+ * Which conv route tests force (`null`: by adapter, see {@link GpuContext.cpuAdapter}).
+ *
+ * @example
+ * ```ts
+ * import { setConvRoute } from "./kernels.ts";
+ * setConvRoute("buffer"); // the workgroup-memory GEMMs even on llvmpipe
+ * setConvRoute(null);
+ * ```
+ */
+export function setConvRoute(route: "texture" | "buffer" | null): void {
+  forcedRoute = route;
+}
+let forcedRoute: "texture" | "buffer" | null = null;
+
+/** Weight textures ([K, N] as N/4 x K texels), made once per weight tensor. */
+const weightTextures = new WeakMap<object, { device: GPUDevice; texture: GPUTexture }>();
 /** Enough workgroups to fill a large GPU; gram splits M until it has about this many. */
 const GRAM_TARGET_WORKGROUPS = 256;
 /** Fewer rows per split than this and the partial sums cost more than they save. */
@@ -91,7 +119,10 @@ export async function initCustomKernels(): Promise<void> {
   const gpu = GpuContext.sync();
   if (compiled.has(gpu)) return;
   const keys = Object.keys(FILES) as Array<keyof Pipelines>;
-  const made = await Promise.all(keys.map((k) => gpu.pipeline(FILES[k])));
+  const made = await Promise.all(keys.map((k) => {
+    const f = FILES[k];
+    return typeof f === "string" ? gpu.pipeline(f) : gpu.pipeline(f[0], "main", f[1]);
+  }));
   compiled.set(gpu, Object.fromEntries(keys.map((k, i) => [k, made[i]])) as unknown as Pipelines);
 }
 
@@ -133,6 +164,10 @@ function convGemm(
 ): tf.Tensor4D {
   const { gpu, p } = context();
   const [batch, h, w, cIn] = gathered.shape;
+  const texture = forcedRoute === null ? gpu.cpuAdapter : forcedRoute === "texture";
+  if (texture && textureFits(gpu, gathered.shape, cOut)) {
+    return convTexture(kind, gathered, second, weights, cOut);
+  }
   const what = kind === "forward" ? "conv3x3" : "conv3x3 input gradient";
   const perIn = h * w * cIn * 4;
   const perOut = h * w * cOut * 4;
@@ -173,6 +208,106 @@ function convGemm(
     };
   });
   gpu.run(steps);
+  return gpu.tensor<tf.Tensor4D>(out);
+}
+
+/** Whether conv3x3_tex.wgsl covers this shape (texture sizes and copy row alignment). */
+function textureFits(gpu: GpuContext, shape: readonly number[], cOut: number): boolean {
+  const [batch, h, w, c] = shape;
+  const side = gpu.maxTextureSide;
+  return c % 4 === 0 && (w * c * 4) % 256 === 0 && w * c / 4 <= side && batch * h <= side &&
+    batch * h * w > 0 && (cOut * 4) % 256 === 0 && cOut / 4 <= side && 9 * c <= side &&
+    // The output is one storage binding; bigger batches take the buffer route, which splits them.
+    batch * h * w * cOut * 4 <= gpu.bindingLimit;
+}
+
+function weightTexture(gpu: GpuContext, weights: tf.Tensor4D, k: number, n: number): GPUTexture {
+  const hit = weightTextures.get(weights.dataId);
+  if (hit && hit.device === gpu.device) return hit.texture;
+  const texture = gpu.device.createTexture({
+    label: `conv weights [${weights.shape}]`,
+    size: [n / 4, k],
+    format: "rgba32float",
+    usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+  });
+  gpu.run([{
+    toTexture: {
+      src: gpu.bufferOf(weights),
+      offset: 0,
+      bytesPerRow: n * 4,
+      rows: k,
+      texture,
+      width: n / 4,
+    },
+  }]);
+  weightTextures.set(weights.dataId, { device: gpu.device, texture });
+  return texture;
+}
+
+/** The conv GEMM through kernels/conv3x3_tex.wgsl (CPU adapters). */
+function convTexture(
+  kind: "forward" | "grad",
+  gathered: tf.Tensor4D,
+  second: tf.Tensor,
+  weights: tf.Tensor4D,
+  cOut: number,
+): tf.Tensor4D {
+  const { gpu, p } = context();
+  const [batch, h, w, c] = gathered.shape;
+  const texW = (w * c) / 4;
+  const rows = batch * h;
+  const m = batch * h * w;
+  // The textures are no storage bindings, but the output is one (and not split over the batch).
+  const what = kind === "forward" ? "conv3x3" : "conv3x3 input gradient";
+  gpu.ensureFits(m * cOut * 4, `${what} [${gathered.shape}] output`);
+  const wt = weightTexture(gpu, weights, 9 * c, cOut);
+  const out = gpu.output([batch, h, w, cOut]);
+  const src = gpu.poolTexture("conv-src", texW, rows);
+  const steps: Array<DispatchStep | TextureCopyStep> = [{
+    toTexture: {
+      src: gpu.bufferOf(gathered),
+      offset: 0,
+      bytesPerRow: w * c * 4,
+      rows,
+      texture: src,
+      width: texW,
+    },
+  }];
+  let live = src;
+  const scratch: GPUBuffer[] = [];
+  let bias: GPUBuffer;
+  if (kind === "grad") {
+    live = gpu.poolTexture("conv-live", texW, rows);
+    steps.push({
+      toTexture: {
+        src: gpu.bufferOf(second),
+        offset: 0,
+        bytesPerRow: w * c * 4,
+        rows,
+        texture: live,
+        width: texW,
+      },
+    });
+    bias = gpu.scratch(16);
+    scratch.push(bias);
+  } else bias = gpu.bufferOf(second);
+  const nBlocks = cOut / TEX_N;
+  const threads = Math.ceil(m / TEX_R) * nBlocks;
+  steps.push({
+    pipeline: kind === "forward" ? p.convTex : p.convTexGrad,
+    bindings: [src.createView(), live.createView(), wt.createView(), bias, out.buffer],
+    uniforms: packParams([
+      { u32: h },
+      { u32: w },
+      { u32: c },
+      { u32: cOut },
+      { u32: m },
+      { u32: nBlocks },
+      { u32: threads },
+    ]),
+    workgroups: fold(Math.ceil(threads / TEX_WG), gpu.maxWorkgroups),
+  });
+  gpu.run(steps, scratch);
   return gpu.tensor<tf.Tensor4D>(out);
 }
 
@@ -331,6 +466,76 @@ export function maxPool2x2(x: tf.Tensor4D): tf.Tensor4D {
   return pooledWithGrad(x);
 }
 
+function textureRoute(gpu: GpuContext): boolean {
+  return forcedRoute === null ? gpu.cpuAdapter : forcedRoute === "texture";
+}
+
+/** F rows per texture row for gram_tex.wgsl, or 0 when it does not cover the shape. */
+function gramTexRows(gpu: GpuContext, batch: number, m: number, n: number): number {
+  if (n % 16 !== 0 || batch * m === 0 || batch * n * n * 4 > gpu.bindingLimit) return 0;
+  const side = gpu.maxTextureSide;
+  for (let rows = 1; rows * n / 4 <= side; rows *= 2) {
+    if ((rows * n * 4) % 256 === 0 && Math.ceil((batch * m) / rows) <= side) return rows;
+  }
+  return 0;
+}
+
+/** Upload of f and dispatch of gram_tex.wgsl writing `scale * f^T f` into `out`. */
+function gramTexSteps(
+  gpu: GpuContext,
+  p: Pipelines,
+  f: tf.Tensor3D,
+  rowsPer: number,
+  out: Binding,
+  scale: number,
+): Array<DispatchStep | TextureCopyStep> {
+  const [batch, m, n] = f.shape;
+  const total = batch * m;
+  const full = Math.floor(total / rowsPer);
+  const rest = total - full * rowsPer;
+  const texW = (rowsPer * n) / 4;
+  const tex = gpu.poolTexture("gram-f", texW, Math.ceil(total / rowsPer));
+  const fBuf = gpu.bufferOf(f);
+  const bytesPerRow = rowsPer * n * 4;
+  const steps: Array<DispatchStep | TextureCopyStep> = [];
+  if (full > 0) {
+    steps.push({
+      toTexture: { src: fBuf, offset: 0, bytesPerRow, rows: full, texture: tex, width: texW },
+    });
+  }
+  if (rest > 0) {
+    steps.push({
+      toTexture: {
+        src: fBuf,
+        offset: full * bytesPerRow,
+        bytesPerRow,
+        rows: 1,
+        texture: tex,
+        width: (rest * n) / 4,
+        y: full,
+      },
+    });
+  }
+  const blocks = n / 16;
+  const up = (blocks * (blocks + 1)) / 2;
+  const threads = batch * up;
+  steps.push({
+    pipeline: p.gramTex,
+    bindings: [tex.createView(), out],
+    uniforms: packParams([
+      { u32: m },
+      { u32: n / 4 },
+      { u32: blocks },
+      { u32: up },
+      { u32: threads },
+      { u32: rowsPer },
+      { f32: scale },
+    ]),
+    workgroups: fold(Math.ceil(threads / TEX_WG), gpu.maxWorkgroups),
+  });
+  return steps;
+}
+
 /** How gram.wgsl splits M: rows per split (a multiple of its TILE_K) and the split count. */
 function gramSplits(batch: number, m: number, n: number): { rows: number; splits: number } {
   const blocks = Math.ceil(n / GRAM_TILE);
@@ -389,6 +594,13 @@ export function gramGpu(f: tf.Tensor3D, scale = 1): tf.Tensor3D {
     return tf.tidy(() => tf.mul(tf.matMul(f, f, true, false), scale) as tf.Tensor3D);
   }
   const { gpu, p } = context();
+  const texRows = textureRoute(gpu) ? gramTexRows(gpu, batch, m, n) : 0;
+  if (texRows > 0) {
+    gpu.ensureFits(batch * n * n * 4, `gram [${f.shape}]`);
+    const out = gpu.output([batch, n, n]);
+    gpu.run(gramTexSteps(gpu, p, f, texRows, out.buffer, scale));
+    return gpu.tensor(out);
+  }
   const split = gramSplits(batch, m, n);
   const perF = m * n * 4;
   const perG = n * n * 4;
@@ -456,7 +668,8 @@ export function styleLossGpu(
   checkShape("style loss target", target.shape, [n, n]);
   if (n % 4 !== 0 || m === 0) return STOCK_KERNELS.styleLoss(f, target);
   const { gpu, p } = context();
-  const split = gramSplits(batch, m, n);
+  const texRows = textureRoute(gpu) ? gramTexRows(gpu, batch, m, n) : 0;
+  const split = texRows > 0 ? { rows: m, splits: 1 } : gramSplits(batch, m, n);
   const perF = m * n * 4;
   const perG = n * n * 4;
   const len4 = (n * n) / 4;
@@ -470,11 +683,14 @@ export function styleLossGpu(
   const grad = gpu.output([batch, m, n]);
   const fBuf = gpu.bufferOf(f);
   const tBuf = gpu.bufferOf(target);
-  const steps: DispatchStep[] = [];
+  const steps: Array<DispatchStep | TextureCopyStep> = [];
+  // The texture Gram covers the whole batch at once: only with a single chunk.
+  const texGram = texRows > 0 && chunk === batch;
   for (const [b0, nb] of chunks(batch, chunk)) {
     const partsRange = range(parts, 0, nb * split.splits * perG);
     const diffRange = range(diff, 0, nb * perG);
-    steps.push(gramStep(p, fBuf, b0 * perF, nb, m, n, split, partsRange, 1));
+    if (texGram) steps.push(...gramTexSteps(gpu, p, f, texRows, partsRange, 1));
+    else steps.push(gramStep(p, fBuf, b0 * perF, nb, m, n, split, partsRange, 1));
     steps.push({
       pipeline: p.styleDiff,
       bindings: [partsRange, tBuf, diffRange, lossParts],

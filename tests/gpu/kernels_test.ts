@@ -16,6 +16,7 @@ import {
   gramGpu,
   maxPool2x2,
   maxPool2x2Grad,
+  setConvRoute,
   styleLossGpu,
 } from "../../src/gpu/kernels.ts";
 import { assertClose, GPU_TEST, onBackend, randomArray } from "./_util.ts";
@@ -240,6 +241,46 @@ for (const [shape, t] of ADAM_CASES) {
       const want = await onBackend("cpu", (tf) => run(tf, STOCK_KERNELS.adamUpdate));
       const got = await onBackend("webgpu", (tf) => run(tf, adamUpdateGpu));
       assertClose(got, want, 1e-5, "adamUpdate");
+    },
+  });
+}
+
+// The shapes above run the route this adapter picks (textures on llvmpipe, workgroup-memory
+// GEMMs on GPUs); these run both routes explicitly, so each stays covered on either machine.
+for (const route of ["buffer", "texture"] as const) {
+  Deno.test({
+    name: `${route} route: conv3x3, its input gradient, gram and style loss`,
+    ignore,
+    ...GPU_TEST,
+    fn: async () => {
+      setConvRoute(route);
+      try {
+        const [b, h, w, cIn, cOut] = [2, 5, 6, 64, 128];
+        const x = randomArray(b * h * w * cIn, 41);
+        const r = Math.sqrt(3 / (9 * cIn));
+        const k = randomArray(9 * cIn * cOut, 42, -r, r);
+        const bias = randomArray(cOut, 43, -0.2, 0.2);
+        const dy = randomArray(b * h * w * cOut, 44);
+        const target = randomArray(cOut * cOut, 45, 0, 10);
+        const run = (tf: Tf, set: typeof STOCK_KERNELS) => {
+          const kernel = tf.tensor4d(k, [3, 3, cIn, cOut]);
+          const y = set.conv3x3Relu(tf.tensor4d(x, [b, h, w, cIn]), kernel, tf.tensor1d(bias));
+          const dx = set.conv3x3ReluGradInput(
+            tf.tensor4d(dy, [b, h, w, cOut]),
+            y,
+            kernel,
+            flip(tf, kernel),
+          );
+          const f = tf.reshape(y, [b, h * w, cOut]) as TF.Tensor3D;
+          const s = set.styleLoss(f, tf.tensor2d(target, [cOut, cOut]));
+          return [y, dx, set.gram(f), s.loss, s.grad];
+        };
+        const want = await onBackend("cpu", (tf) => run(tf, STOCK_KERNELS));
+        const got = await onBackend("webgpu", (tf) => run(tf, CUSTOM_KERNELS));
+        assertClose(got, want, TOL, `${route} route`);
+      } finally {
+        setConvRoute(null);
+      }
     },
   });
 }
