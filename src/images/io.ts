@@ -31,6 +31,8 @@ export const IMAGE_EXTENSIONS: readonly string[] = [".jpg", ".jpeg", ".png"];
 export interface LoadOptions {
   /** Resize so the long side is this many pixels (Lanczos-3); no resampling if it already is. */
   longSide?: number;
+  /** Shrink (never enlarge) so the long side is at most this many pixels. */
+  maxLongSide?: number;
   /** Resize to exactly this width and height (aspect ratio not kept). Wins over longSide. */
   exact?: { width: number; height: number };
 }
@@ -76,6 +78,9 @@ export async function decodeImage(
     let target: { width: number; height: number } | null = null;
     if (opts.exact) target = opts.exact;
     else if (opts.longSide) target = fitLongSide(width, height, opts.longSide);
+    else if (opts.maxLongSide && Math.max(width, height) > opts.maxLongSide) {
+      target = fitLongSide(width, height, opts.maxLongSide);
+    }
     let pipeline = base;
     if (target && (target.width !== width || target.height !== height)) {
       pipeline = pipeline.resize(target.width, target.height, { fit: "fill", kernel: "lanczos3" });

@@ -268,13 +268,12 @@ export async function stylizeMain(args: string[]): Promise<void> {
   await loadImage(stylePath); // a corrupt style image fails here, before any work
   const images: Array<{ path: string; img: RgbImage }> = [];
   for (const p of contentPaths) {
-    const probe = await loadImage(p, size ? { longSide: size } : {});
-    const long = Math.max(probe.width, probe.height);
     images.push({
       path: p,
-      img: !size && long > 512 ? await loadImage(p, { longSide: 512 }) : probe,
+      img: await loadImage(p, size ? { longSide: size } : { maxLongSide: 512 }),
     });
   }
+
   const initImage = initFlag === "content" || initFlag === "random" ? null : initFlag;
 
   const vgg = Vgg19.create(weights, allSpecs);

@@ -86,3 +86,11 @@ Deno.test("bad images and empty directories are UserErrors naming the path", asy
   await assert.rejects(() => listImages(dir), /contains no \.jpg/);
   await Deno.remove(dir);
 });
+
+Deno.test("maxLongSide only shrinks", async () => {
+  const path = sharedPath("data/content/tubingen.jpg"); // 1024x768
+  const small = await loadImage(path, { maxLongSide: 512 });
+  assert.deepEqual([small.width, small.height], [512, 384]);
+  const same = await loadImage(path, { maxLongSide: 2048 });
+  assert.deepEqual([same.width, same.height], [1024, 768]);
+});
