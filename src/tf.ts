@@ -100,7 +100,7 @@ export async function initBackend(choice: BackendChoice = "auto"): Promise<Backe
       adapter = found.description;
       why = "auto: a WebGPU adapter is available";
     } else if (found) {
-      // A software adapter (llvmpipe) runs VGG about 10x slower than wasm on the same CPU
+      // A software adapter (llvmpipe) runs a Gatys step 2.5x (custom) to 20x (stock) slower than wasm
       // (see README, Speed): it is for correctness checks, not for work.
       name = "wasm";
       why = `auto: the only WebGPU adapter is a software fallback (${found.description}), ` +
