@@ -236,6 +236,9 @@ export async function stylizeMain(args: string[]): Promise<void> {
   if (contentStat.isDirectory) {
     contentPaths = await listImages(content);
     outIsDir = true;
+    if (str("out") && extname(str("out")!).toLowerCase() === ".png") {
+      throw new UserError(`--out: ${str("out")} must be a directory when --content is a directory`);
+    }
   } else {
     if (!isImagePath(content)) {
       throw new UserError(`--content: ${content} is not a .jpg/.jpeg/.png file`);

@@ -115,6 +115,11 @@ const errorCases: Array<[string, (dir: string) => Promise<string[]>, RegExp]> = 
     await Deno.mkdir(join(d, "empty"));
     return ["--content", join(d, "empty")];
   }, /contains no \.jpg/],
+  ["a directory into one file", async (d) => {
+    await Deno.mkdir(join(d, "in"));
+    await Deno.copyFile(CONTENT, join(d, "in", "a.jpg"));
+    return ["--content", join(d, "in")]; // the runner adds --out result.png
+  }, /--out: .*result\.png must be a directory when --content is a directory/],
   [
     "unknown layer",
     () => Promise.resolve(["--content", CONTENT, "--style-layers", "block1_conv9"]),
