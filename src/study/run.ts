@@ -41,7 +41,14 @@ import { makeSubsets, type Subset } from "./split.ts";
 import { cacheKey, canonicalJson, StyleCache } from "./cache.ts";
 import { selectShard, type Shard } from "./shard.ts";
 import { augmentSet, staticTransforms } from "./augment.ts";
-import { type FeatureCache, loadBackbone, predict, trainClassifier } from "./classifier.ts";
+import {
+  DEFAULT_CNN_CONFIG,
+  DEFAULT_TRANSFER_CONFIG,
+  type FeatureCache,
+  loadBackbone,
+  predict,
+  trainClassifier,
+} from "./classifier.ts";
 import { computeMetrics } from "./metrics.ts";
 import { compareToControl } from "./stats.ts";
 import { type RunResult, SCHEMA_VERSION, STYLE_GROUPS, type StyleGroup } from "./types.ts";
@@ -309,6 +316,26 @@ export async function runStudy(
       }`,
     );
   }
+  // Fixed before any training and recorded in results.json: the hyper-parameters and stopping rules.
+  const classifierSettings = {
+    transfer: {
+      ...DEFAULT_TRANSFER_CONFIG,
+      size: config.imageSize,
+      steps: config.transferSteps,
+      seed: config.seed + 1,
+    },
+    cnn: {
+      ...DEFAULT_CNN_CONFIG,
+      size: config.imageSize,
+      steps: config.cnnSteps,
+      seed: config.seed + 1,
+    },
+    stopping_rule:
+      "a fixed number of Adam steps (transfer: full batch; cnn: mini-batches), no early stopping",
+    transfer_backbone: backbone
+      ? { layer: backbone.layer, pooling: "global average", feature_dim: backbone.featureDim }
+      : null,
+  };
   const features: FeatureCache = new Map();
   const runsDir = join(config.out, "runs");
   await Deno.mkdir(runsDir, { recursive: true });
@@ -480,6 +507,7 @@ export async function runStudy(
       alpha_beta: Object.fromEntries(STYLED.map((s) => [s, resolveWeights(config.ratios[s])])),
     },
     static_augmentation: { transforms, fill: "reflect" },
+    classifier_settings: classifierSettings,
     subsets: subsets.map((s) => ({ index: s.index, train: s.train })),
     skipped_images: data.skipped,
     runs,

@@ -85,6 +85,13 @@ Deno.test("--preset smoke on the shared data: results.json has the documented st
   }
   assert.equal(seen.size, subsets * 8);
   assert.equal(res.comparisons.length, 7);
+  // Every hyper-parameter, stopping rule and seed is recorded.
+  assert.equal(res.classifier_settings.transfer.steps, res.config.transferSteps);
+  assert.ok(res.classifier_settings.transfer.learningRate > 0);
+  assert.match(res.classifier_settings.stopping_rule, /fixed number/);
+  assert.equal(res.static_augmentation.transforms.length, res.config.augmentCount);
+  assert.equal(typeof res.config.seed, "number");
+  assert.equal(res.subsets.length, subsets);
   const transfer = res.runs.filter((r: { classifier: string }) => r.classifier === "transfer");
   const meanAcc = transfer.reduce((a: number, r: { accuracy: number }) => a + r.accuracy, 0) /
     transfer.length;
