@@ -5,15 +5,21 @@
 // symmetric: only the 16 x 16 blocks (bi, bj) with bi <= bj are computed, each by one thread, and
 // an off-diagonal block is also written transposed into its mirror position.
 //
+// Split over M: with few blocks (N = 64 has 10) one thread per block would leave llvmpipe's cores
+// and SIMD lanes idle over a long loop, so the host splits each image's rows into `splits` ranges
+// of `rows_per_split`; range s of image b writes its partial Gram to slice b * splits + s of `out`,
+// and sum_slices.wgsl (or style_diff.wgsl in the style loss) adds the slices. With splits = 1,
+// `out` is G itself.
+//
 // Layouts: F [batch, M, N] (N % 4 == 0) is uploaded as an rgba32float texture in which texture row
 // q holds the P consecutive rows g = q*P .. q*P+P-1 of F flattened over the batch (g = b*M + m):
 // texel ((g % P) * N/4 + c/4, g / P) = F[g, c..c+3]. P (a power of two) keeps the texture within
-// maxTextureDimension2D. out [batch, N, N] is written as vec4.
+// maxTextureDimension2D. out [batch * splits, N, N] is written as vec4.
 //
 // Bindings (group 0): 0 f (texture), 1 out (write, vec4), 2 Params (uniform).
 //
-// Work: thread t of image b = t / blocks_up owns upper block t % blocks_up (numbered row by row);
-// per row of F it loads 4 + 4 texels and does 256 FMAs. WG = 64 threads; the linear thread index
+// Work: thread t = (b * splits + s) * blocks_up + u owns upper block u (numbered row by row) of
+// row range s of image b; per row of F it loads 4 + 4 texels and does 256 FMAs. WG = 64 threads; the linear thread index
 // is folded over dispatch x and y.
 
 const WG: u32 = 64u;
@@ -24,8 +30,10 @@ struct Params {
   n4: u32, // N / 4
   blocks: u32, // N / 16
   blocks_up: u32, // blocks * (blocks + 1) / 2
-  threads: u32, // batch * blocks_up
+  threads: u32, // batch * splits * blocks_up
   p: u32, // rows of F per texture row
+  splits: u32, // row ranges per image
+  rows_per_split: u32,
   scale: f32,
 }
 
@@ -39,8 +47,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (t >= p.threads) {
     return;
   }
-  let b = t / p.blocks_up;
-  var u = t - b * p.blocks_up;
+  let slice = t / p.blocks_up;
+  var u = t - slice * p.blocks_up;
+  let b = slice / p.splits;
+  let m_lo = (slice - b * p.splits) * p.rows_per_split;
+  let m_hi = min(p.m, m_lo + p.rows_per_split);
   var bi = 0u;
   loop {
     let len = p.blocks - bi;
@@ -57,11 +68,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   // acc[r * 4 + c]: row i4*4 + r, columns (j4 + c)*4 .. +3.
   var acc: array<vec4<f32>, 64>;
   // Texel position of row m of image b, stepped without a division per row.
-  let g0 = b * p.m;
+  let g0 = b * p.m + m_lo;
   var y = i32(g0 / p.p);
   var x0 = (g0 % p.p) * p.n4;
   let row_texels = p.p * p.n4;
-  for (var m = 0u; m < p.m; m++) {
+  for (var m = m_lo; m < m_hi; m++) {
     var fi: array<vec4<f32>, B4>;
     var fj: array<vec4<f32>, B4>;
     for (var c = 0u; c < B4; c++) {
@@ -85,7 +96,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
 
   let n = p.n4 * 4u;
-  let obase = b * n;
+  let obase = slice * n;
   for (var r = 0u; r < 16u; r++) {
     for (var c = 0u; c < B4; c++) {
       out[(obase + i4 * 4u + r) * p.n4 + j4 + c] = acc[r * B4 + c] * p.scale;

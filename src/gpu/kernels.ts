@@ -480,12 +480,33 @@ function gramTexRows(gpu: GpuContext, batch: number, m: number, n: number): numb
   return 0;
 }
 
-/** Upload of f and dispatch of gram_tex.wgsl writing `scale * f^T f` into `out`. */
+/** Threads gram_tex.wgsl aims for: 2+ full 64-lane workgroups per core of a CPU adapter. */
+const GRAM_TEX_TARGET_THREADS = Number(Deno.env.get("GT_T") ?? 512);
+/** Fewer rows per split than this and summing the slices costs more than the split saves. */
+const GRAM_TEX_MIN_ROWS = Number(Deno.env.get("GT_R") ?? 32);
+
+/** How gram_tex.wgsl splits M: rows per split and the split count (image slices). */
+function gramTexSplits(batch: number, m: number, n: number): { rows: number; splits: number } {
+  const blocks = n / 16;
+  const up = (blocks * (blocks + 1)) / 2;
+  let splits = Math.ceil(GRAM_TEX_TARGET_THREADS / (batch * up));
+  splits = Math.max(1, Math.min(splits, Math.floor(m / GRAM_TEX_MIN_ROWS)));
+  splits = Math.min(splits, Math.max(1, Math.floor(GRAM_MAX_SCRATCH / (batch * n * n * 4))));
+  // A multiple of gram.wgsl's TILE_K, so that the style loss can fall back to it (batch chunks).
+  const rows = Math.ceil(Math.ceil(m / splits) / GRAM_TILE_K) * GRAM_TILE_K;
+  return { rows, splits: Math.ceil(m / rows) };
+}
+
+/**
+ * Upload of f and dispatch of gram_tex.wgsl writing `scale * f^T f` into `out`, or with
+ * `split.splits > 1` the unscaled partial Grams [batch * splits, N, N] (`scale` then 1).
+ */
 function gramTexSteps(
   gpu: GpuContext,
   p: Pipelines,
   f: tf.Tensor3D,
   rowsPer: number,
+  split: { rows: number; splits: number },
   out: Binding,
   scale: number,
 ): Array<DispatchStep | TextureCopyStep> {
@@ -518,7 +539,7 @@ function gramTexSteps(
   }
   const blocks = n / 16;
   const up = (blocks * (blocks + 1)) / 2;
-  const threads = batch * up;
+  const threads = batch * split.splits * up;
   steps.push({
     pipeline: p.gramTex,
     bindings: [tex.createView(), out],
@@ -529,6 +550,8 @@ function gramTexSteps(
       { u32: up },
       { u32: threads },
       { u32: rowsPer },
+      { u32: split.splits },
+      { u32: split.rows },
       { f32: scale },
     ]),
     workgroups: fold(Math.ceil(threads / TEX_WG), gpu.maxWorkgroups),
@@ -597,8 +620,28 @@ export function gramGpu(f: tf.Tensor3D, scale = 1): tf.Tensor3D {
   const texRows = textureRoute(gpu) ? gramTexRows(gpu, batch, m, n) : 0;
   if (texRows > 0) {
     gpu.ensureFits(batch * n * n * 4, `gram [${f.shape}]`);
+    const split = gramTexSplits(batch, m, n);
     const out = gpu.output([batch, n, n]);
-    gpu.run(gramTexSteps(gpu, p, f, texRows, out.buffer, scale));
+    if (split.splits === 1) {
+      gpu.run(gramTexSteps(gpu, p, f, texRows, split, out.buffer, scale));
+      return gpu.tensor(out);
+    }
+    const parts = gpu.scratch(batch * split.splits * n * n * 4);
+    const total4 = batch * (n * n / 4);
+    gpu.run([
+      ...gramTexSteps(gpu, p, f, texRows, split, parts, 1),
+      {
+        pipeline: p.sumSlices,
+        bindings: [parts, out.buffer],
+        uniforms: packParams([
+          { u32: n * n / 4 },
+          { u32: split.splits },
+          { u32: total4 },
+          { f32: scale },
+        ]),
+        workgroups: fold(Math.ceil(total4 / ELEMENTWISE_WG), gpu.maxWorkgroups),
+      },
+    ], [parts]);
     return gpu.tensor(out);
   }
   const split = gramSplits(batch, m, n);
@@ -669,7 +712,7 @@ export function styleLossGpu(
   if (n % 4 !== 0 || m === 0) return STOCK_KERNELS.styleLoss(f, target);
   const { gpu, p } = context();
   const texRows = textureRoute(gpu) ? gramTexRows(gpu, batch, m, n) : 0;
-  const split = texRows > 0 ? { rows: m, splits: 1 } : gramSplits(batch, m, n);
+  const split = texRows > 0 ? gramTexSplits(batch, m, n) : gramSplits(batch, m, n);
   const perF = m * n * 4;
   const perG = n * n * 4;
   const len4 = (n * n) / 4;
@@ -689,7 +732,7 @@ export function styleLossGpu(
   for (const [b0, nb] of chunks(batch, chunk)) {
     const partsRange = range(parts, 0, nb * split.splits * perG);
     const diffRange = range(diff, 0, nb * perG);
-    if (texGram) steps.push(...gramTexSteps(gpu, p, f, texRows, partsRange, 1));
+    if (texGram) steps.push(...gramTexSteps(gpu, p, f, texRows, split, partsRange, 1));
     else steps.push(gramStep(p, fBuf, b0 * perF, nb, m, n, split, partsRange, 1));
     steps.push({
       pipeline: p.styleDiff,

@@ -374,7 +374,7 @@ async function buildBlocks(
         } would be expected by chance alone if no configuration had any effect. ` +
         `With a Bonferroni threshold of ${alpha}/${tests.length} = ${
           bonf.toPrecision(2)
-        }, ${sigB} remain.`,
+        }, ${sigB} ${sigB === 1 ? "remains" : "remain"}.`,
     );
   } else {
     findings.push("Without comparisons the report makes no claim about effects.");
