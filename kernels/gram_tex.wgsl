@@ -19,8 +19,9 @@
 // Bindings (group 0): 0 f (texture), 1 out (write, vec4), 2 Params (uniform).
 //
 // Work: thread t = (b * splits + s) * blocks_up + u owns upper block u (numbered row by row) of
-// row range s of image b; per row of F it loads 4 + 4 texels and does 256 FMAs. WG = 64 threads; the linear thread index
-// is folded over dispatch x and y.
+// row range s of image b; per row of F it loads 4 + 4 texels and does 256 FMAs into 16 named
+// mat4x4 accumulators (an array indexed in loops became per-lane memory on llvmpipe, 3-4x slower).
+// WG = 64 threads; the linear thread index is folded over dispatch x and y.
 
 const WG: u32 = 64u;
 const B4: u32 = 4u; // vec4 groups per block edge (16 rows / columns)
@@ -40,6 +41,25 @@ struct Params {
 @group(0) @binding(0) var f: texture_2d<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(2) var<uniform> p: Params;
+
+// The outer product a b^T as a matrix whose column e is a[e] * b.
+fn outer(a: vec4<f32>, b: vec4<f32>) -> mat4x4<f32> {
+  return mat4x4<f32>(a.x * b, a.y * b, a.z * b, a.w * b);
+}
+
+// Store the 4x4 sub-block of G at vec4 row group r4, vec4 column c4 (columns of `v` are rows of G),
+// and with `mirror` also its transpose at row group c4, column r4, both scaled.
+fn store(obase: u32, r4: u32, c4: u32, v: mat4x4<f32>, mirror: bool) {
+  for (var e = 0u; e < 4u; e++) {
+    out[(obase + r4 * 4u + e) * p.n4 + c4] = v[e] * p.scale;
+  }
+  if (mirror) {
+    let t = transpose(v);
+    for (var e = 0u; e < 4u; e++) {
+      out[(obase + c4 * 4u + e) * p.n4 + r4] = t[e] * p.scale;
+    }
+  }
+}
 
 @compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -65,29 +85,55 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i4 = bi * B4;
   let j4 = bj * B4;
 
-  // acc[r * 4 + c]: row i4*4 + r, columns (j4 + c)*4 .. +3.
-  var acc: array<vec4<f32>, 64>;
+  // a<r><c>: column e is row (i4 + r) * 4 + e of G, columns (j4 + c) * 4 .. +3 (named, not an
+  // array, so that llvmpipe keeps them in registers instead of per-lane indexed memory).
+  var a00 = mat4x4<f32>();
+  var a01 = mat4x4<f32>();
+  var a02 = mat4x4<f32>();
+  var a03 = mat4x4<f32>();
+  var a10 = mat4x4<f32>();
+  var a11 = mat4x4<f32>();
+  var a12 = mat4x4<f32>();
+  var a13 = mat4x4<f32>();
+  var a20 = mat4x4<f32>();
+  var a21 = mat4x4<f32>();
+  var a22 = mat4x4<f32>();
+  var a23 = mat4x4<f32>();
+  var a30 = mat4x4<f32>();
+  var a31 = mat4x4<f32>();
+  var a32 = mat4x4<f32>();
+  var a33 = mat4x4<f32>();
   // Texel position of row m of image b, stepped without a division per row.
   let g0 = b * p.m + m_lo;
   var y = i32(g0 / p.p);
   var x0 = (g0 % p.p) * p.n4;
   let row_texels = p.p * p.n4;
   for (var m = m_lo; m < m_hi; m++) {
-    var fi: array<vec4<f32>, B4>;
-    var fj: array<vec4<f32>, B4>;
-    for (var c = 0u; c < B4; c++) {
-      fi[c] = textureLoad(f, vec2<i32>(i32(x0 + i4 + c), y), 0);
-      fj[c] = textureLoad(f, vec2<i32>(i32(x0 + j4 + c), y), 0);
-    }
-    for (var r4 = 0u; r4 < B4; r4++) {
-      let a = fi[r4];
-      for (var c = 0u; c < B4; c++) {
-        acc[(r4 * 4u) * B4 + c] += a.x * fj[c];
-        acc[(r4 * 4u + 1u) * B4 + c] += a.y * fj[c];
-        acc[(r4 * 4u + 2u) * B4 + c] += a.z * fj[c];
-        acc[(r4 * 4u + 3u) * B4 + c] += a.w * fj[c];
-      }
-    }
+    let x = i32(x0);
+    let fi0 = textureLoad(f, vec2<i32>(x + i32(i4 + 0u), y), 0);
+    let fi1 = textureLoad(f, vec2<i32>(x + i32(i4 + 1u), y), 0);
+    let fi2 = textureLoad(f, vec2<i32>(x + i32(i4 + 2u), y), 0);
+    let fi3 = textureLoad(f, vec2<i32>(x + i32(i4 + 3u), y), 0);
+    let fj0 = textureLoad(f, vec2<i32>(x + i32(j4 + 0u), y), 0);
+    let fj1 = textureLoad(f, vec2<i32>(x + i32(j4 + 1u), y), 0);
+    let fj2 = textureLoad(f, vec2<i32>(x + i32(j4 + 2u), y), 0);
+    let fj3 = textureLoad(f, vec2<i32>(x + i32(j4 + 3u), y), 0);
+    a00 += outer(fi0, fj0);
+    a01 += outer(fi0, fj1);
+    a02 += outer(fi0, fj2);
+    a03 += outer(fi0, fj3);
+    a10 += outer(fi1, fj0);
+    a11 += outer(fi1, fj1);
+    a12 += outer(fi1, fj2);
+    a13 += outer(fi1, fj3);
+    a20 += outer(fi2, fj0);
+    a21 += outer(fi2, fj1);
+    a22 += outer(fi2, fj2);
+    a23 += outer(fi2, fj3);
+    a30 += outer(fi3, fj0);
+    a31 += outer(fi3, fj1);
+    a32 += outer(fi3, fj2);
+    a33 += outer(fi3, fj3);
     x0 += p.n4;
     if (x0 == row_texels) {
       x0 = 0u;
@@ -95,27 +141,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
   }
 
-  let n = p.n4 * 4u;
-  let obase = slice * n;
-  for (var r = 0u; r < 16u; r++) {
-    for (var c = 0u; c < B4; c++) {
-      out[(obase + i4 * 4u + r) * p.n4 + j4 + c] = acc[r * B4 + c] * p.scale;
-    }
-  }
-  if (bi != bj) {
-    // Mirror: row j, columns i..i+3 of the transposed block.
-    for (var c = 0u; c < B4; c++) {
-      for (var e = 0u; e < 4u; e++) {
-        for (var r4 = 0u; r4 < B4; r4++) {
-          let v = vec4<f32>(
-            acc[(r4 * 4u) * B4 + c][e],
-            acc[(r4 * 4u + 1u) * B4 + c][e],
-            acc[(r4 * 4u + 2u) * B4 + c][e],
-            acc[(r4 * 4u + 3u) * B4 + c][e],
-          );
-          out[(obase + (j4 + c) * 4u + e) * p.n4 + i4 + r4] = v * p.scale;
-        }
-      }
-    }
-  }
+  let obase = slice * p.n4 * 4u;
+  let mirror = bi != bj;
+  store(obase, i4 + 0u, j4 + 0u, a00, mirror);
+  store(obase, i4 + 0u, j4 + 1u, a01, mirror);
+  store(obase, i4 + 0u, j4 + 2u, a02, mirror);
+  store(obase, i4 + 0u, j4 + 3u, a03, mirror);
+  store(obase, i4 + 1u, j4 + 0u, a10, mirror);
+  store(obase, i4 + 1u, j4 + 1u, a11, mirror);
+  store(obase, i4 + 1u, j4 + 2u, a12, mirror);
+  store(obase, i4 + 1u, j4 + 3u, a13, mirror);
+  store(obase, i4 + 2u, j4 + 0u, a20, mirror);
+  store(obase, i4 + 2u, j4 + 1u, a21, mirror);
+  store(obase, i4 + 2u, j4 + 2u, a22, mirror);
+  store(obase, i4 + 2u, j4 + 3u, a23, mirror);
+  store(obase, i4 + 3u, j4 + 0u, a30, mirror);
+  store(obase, i4 + 3u, j4 + 1u, a31, mirror);
+  store(obase, i4 + 3u, j4 + 2u, a32, mirror);
+  store(obase, i4 + 3u, j4 + 3u, a33, mirror);
 }

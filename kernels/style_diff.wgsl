@@ -1,14 +1,15 @@
 // style_diff.wgsl: the elementwise half of the fused style loss.
 //
-// From the (possibly split, see gram.wgsl) Gram slices of F and the target Gram A it computes, per
-// image b and element e of the N x N matrices,
+// From the (possibly split, see gram.wgsl / gram_tex.wgsl) Gram slices of F and the target Gram A
+// it computes, per image b and element e of the N x N matrices,
 //   diff       = sum_s parts[b, s, e] - A[e]                         (G - A)
 //   d[b, e]    = diff * grad_scale            grad_scale = 1 / (N^2 M^2)
 //   loss_partial[b, wg] = sum over this workgroup's elements of (diff * loss_scale)^2
 //                                             loss_scale = 1 / (2 N M)
 // so that sum_wg loss_partial = sum (G - A)^2 / (4 N^2 M^2) = E, and d feeds the gradient GEMM
-// dE/dF = F d (fd_matmul.wgsl). Scaling before squaring keeps the sum far from f32 overflow even
-// for M = 512*512, where entries of G reach ~1e11. G itself is never stored: d takes its place.
+// dE/dF = F d (fd_matmul.wgsl, or fd_tex.wgsl on CPU adapters, which copy d into a texture first).
+// Scaling before squaring keeps the sum far from f32 overflow even for M = 512*512, where entries
+// of G reach ~1e11. G itself is never stored: d takes its place.
 //
 // Layouts (f32, dense, row-major): parts [batch, slices, N*N] (vec4), target [N*N] (vec4, shared by
 // every image), d [batch, N*N] (vec4), loss_partial [batch, groups] (scalar, always

@@ -1,5 +1,5 @@
 // sum_slices.wgsl: out[b, i] = scale * sum_{s < slices} parts[b, s, i], the reduction after a
-// split-M gram.wgsl.
+// split-M gram.wgsl or gram_tex.wgsl.
 //
 // Layouts (f32, dense, row-major): parts [batch, slices, len] and out [batch, len], both read and
 // written as vec4 (len = N*N is a multiple of 4 because N is).

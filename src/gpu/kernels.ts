@@ -47,6 +47,7 @@ interface Pipelines {
   convTex: GPUComputePipeline;
   convTexGrad: GPUComputePipeline;
   gramTex: GPUComputePipeline;
+  fdTex: GPUComputePipeline;
 }
 
 const FILES: Record<keyof Pipelines, string | [string, Record<string, number>]> = {
@@ -64,6 +65,7 @@ const FILES: Record<keyof Pipelines, string | [string, Record<string, number>]> 
   convTex: ["conv3x3_tex.wgsl", { GRAD: 0 }],
   convTexGrad: ["conv3x3_tex.wgsl", { GRAD: 1 }],
   gramTex: "gram_tex.wgsl",
+  fdTex: "fd_tex.wgsl",
 };
 
 // Tile edges of the kernels (their TILE_M / TILE_N / TILE constants), for dispatch sizes.
@@ -79,6 +81,7 @@ const STYLE_DIFF_PER_GROUP = 256 * 4; // vec4s per style_diff workgroup
 const TEX_WG = 64; // threads per workgroup of conv3x3_tex.wgsl
 const TEX_R = 16; // its R: output pixels per thread
 const TEX_N = 16; // its 4 * C4: output channels per thread
+const FD_TEX_R = 16; // rows of out per thread of fd_tex.wgsl (it also takes 16 columns)
 
 /**
  * Which conv route tests force (`null`: by adapter, see {@link GpuContext.cpuAdapter}).
@@ -481,17 +484,24 @@ function gramTexRows(gpu: GpuContext, batch: number, m: number, n: number): numb
 }
 
 /** Threads gram_tex.wgsl aims for: 2+ full 64-lane workgroups per core of a CPU adapter. */
-const GRAM_TEX_TARGET_THREADS = Number(Deno.env.get("GT_T") ?? 512);
-/** Fewer rows per split than this and summing the slices costs more than the split saves. */
-const GRAM_TEX_MIN_ROWS = Number(Deno.env.get("GT_R") ?? 32);
+const GRAM_TEX_TARGET_THREADS = 512;
+/** Fewer rows per split than this and summing the slices costs more than the split saves
+ * (style_diff.wgsl sums them with storage loads; 32 measured slower than 256 on llvmpipe). */
+const GRAM_TEX_MIN_ROWS = 256;
 
 /** How gram_tex.wgsl splits M: rows per split and the split count (image slices). */
-function gramTexSplits(batch: number, m: number, n: number): { rows: number; splits: number } {
+function gramTexSplits(
+  gpu: GpuContext,
+  batch: number,
+  m: number,
+  n: number,
+): { rows: number; splits: number } {
   const blocks = n / 16;
   const up = (blocks * (blocks + 1)) / 2;
   let splits = Math.ceil(GRAM_TEX_TARGET_THREADS / (batch * up));
   splits = Math.max(1, Math.min(splits, Math.floor(m / GRAM_TEX_MIN_ROWS)));
-  splits = Math.min(splits, Math.max(1, Math.floor(GRAM_MAX_SCRATCH / (batch * n * n * 4))));
+  const maxScratch = Math.min(GRAM_MAX_SCRATCH, gpu.bindingLimit);
+  splits = Math.min(splits, Math.max(1, Math.floor(maxScratch / (batch * n * n * 4))));
   // A multiple of gram.wgsl's TILE_K, so that the style loss can fall back to it (batch chunks).
   const rows = Math.ceil(Math.ceil(m / splits) / GRAM_TILE_K) * GRAM_TILE_K;
   return { rows, splits: Math.ceil(m / rows) };
@@ -601,8 +611,9 @@ function gramStep(
 
 /**
  * Batched Gram matrices `scale * f^T f` ([B,M,N] to [B,N,N]) with
- * kernels/gram.wgsl (upper-triangle blocks, mirrored; split over M when
- * that leaves too few workgroups). N not a multiple of 4 uses tf.matMul.
+ * kernels/gram.wgsl, or kernels/gram_tex.wgsl on CPU adapters (upper-triangle
+ * blocks, mirrored; split over M when that leaves too few workgroups, the
+ * slices added by sum_slices.wgsl). N not a multiple of 4 uses tf.matMul.
  *
  * @example
  * ```ts
@@ -620,7 +631,7 @@ export function gramGpu(f: tf.Tensor3D, scale = 1): tf.Tensor3D {
   const texRows = textureRoute(gpu) ? gramTexRows(gpu, batch, m, n) : 0;
   if (texRows > 0) {
     gpu.ensureFits(batch * n * n * 4, `gram [${f.shape}]`);
-    const split = gramTexSplits(batch, m, n);
+    const split = gramTexSplits(gpu, batch, m, n);
     const out = gpu.output([batch, n, n]);
     if (split.splits === 1) {
       gpu.run(gramTexSteps(gpu, p, f, texRows, split, out.buffer, scale));
@@ -691,9 +702,56 @@ const gramWithGrad = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>)
 }) as (f: tf.Tensor3D) => tf.Tensor3D;
 
 /**
+ * Upload of d ([batch, N, N] in `diff`) and dispatch of fd_tex.wgsl writing F d into `out`; F is
+ * the texture gramTexSteps filled (`rowsPer` rows of F per texture row).
+ */
+function fdTexSteps(
+  gpu: GpuContext,
+  p: Pipelines,
+  f: tf.Tensor3D,
+  rowsPer: number,
+  diff: GPUBuffer,
+  out: GPUBuffer,
+): Array<DispatchStep | TextureCopyStep> {
+  const [batch, m, n] = f.shape;
+  const fTex = gpu.poolTexture("gram-f", (rowsPer * n) / 4, Math.ceil((batch * m) / rowsPer));
+  const dTex = gpu.poolTexture("fd-d", n / 4, batch * n);
+  const rBlocks = Math.ceil(m / FD_TEX_R);
+  const nBlocks = n / 16;
+  const threads = batch * rBlocks * nBlocks;
+  return [
+    {
+      toTexture: {
+        src: diff,
+        offset: 0,
+        bytesPerRow: n * 4,
+        rows: batch * n,
+        texture: dTex,
+        width: n / 4,
+      },
+    },
+    {
+      pipeline: p.fdTex,
+      bindings: [fTex.createView(), dTex.createView(), out],
+      uniforms: packParams([
+        { u32: m },
+        { u32: n / 4 },
+        { u32: rowsPer },
+        { u32: rBlocks },
+        { u32: nBlocks },
+        { u32: threads },
+      ]),
+      workgroups: fold(Math.ceil(threads / TEX_WG), gpu.maxWorkgroups),
+    },
+  ];
+}
+
+/**
  * Fused style loss of one layer: E `[B]` = sum((G-A)^2)/(4N^2M^2) and dE/dF
  * = F(G-A)/(N^2M^2), G = F^T F, from kernels gram, style_diff, fd_matmul and
- * row_sum. Only G (then G - A in its place) is stored besides the outputs.
+ * row_sum (on CPU adapters gram_tex and fd_tex instead of gram and fd_matmul,
+ * sharing one texture of F). Only G (or its split-M slices) and G - A are
+ * stored besides the outputs.
  *
  * @example
  * ```ts
@@ -712,7 +770,7 @@ export function styleLossGpu(
   if (n % 4 !== 0 || m === 0) return STOCK_KERNELS.styleLoss(f, target);
   const { gpu, p } = context();
   const texRows = textureRoute(gpu) ? gramTexRows(gpu, batch, m, n) : 0;
-  const split = texRows > 0 ? gramTexSplits(batch, m, n) : gramSplits(batch, m, n);
+  const split = texRows > 0 ? gramTexSplits(gpu, batch, m, n) : gramSplits(batch, m, n);
   const perF = m * n * 4;
   const perG = n * n * 4;
   const len4 = (n * n) / 4;
@@ -727,8 +785,11 @@ export function styleLossGpu(
   const fBuf = gpu.bufferOf(f);
   const tBuf = gpu.bufferOf(target);
   const steps: Array<DispatchStep | TextureCopyStep> = [];
+  const scratch = [parts, diff, lossParts];
   // The texture Gram covers the whole batch at once: only with a single chunk.
   const texGram = texRows > 0 && chunk === batch;
+  // F d through textures too when d fits one (rows of N*4 bytes, 256-byte aligned for the copy).
+  const texFd = texGram && n % 64 === 0 && batch * n <= gpu.maxTextureSide;
   for (const [b0, nb] of chunks(batch, chunk)) {
     const partsRange = range(parts, 0, nb * split.splits * perG);
     const diffRange = range(diff, 0, nb * perG);
@@ -747,6 +808,10 @@ export function styleLossGpu(
       ]),
       workgroups: [groups, nb],
     });
+    if (texFd) {
+      steps.push(...fdTexSteps(gpu, p, f, texRows, diff, grad.buffer));
+      continue;
+    }
     const mTiles = Math.ceil(m / FD_TILE);
     const [gy, gz] = fold(nb * mTiles, gpu.maxWorkgroups);
     steps.push({
@@ -772,7 +837,7 @@ export function styleLossGpu(
     uniforms: packParams([{ u32: groups }]),
     workgroups: [batch],
   });
-  gpu.run(steps, [parts, diff, lossParts]);
+  gpu.run(steps, scratch);
   return { loss: gpu.tensor(loss), grad: gpu.tensor(grad) };
 }
 

@@ -106,6 +106,7 @@ const GRAM_SHAPES: Array<[number, number, number]> = [
   [1, 16, 512], // deepest layer at 64 px: 36 upper blocks
   [1, 5000, 64], // tall: split over M
   [3, 700, 128], // tall and batched
+  [2, 600, 64], // batched split over M, M not a multiple of 16 (row blocks cross images)
 ];
 
 for (const [b, m, n] of GRAM_SHAPES) {
