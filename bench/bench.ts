@@ -35,6 +35,7 @@ import { Vgg19 } from "../src/vgg/model.ts";
 import { loadVggWeights, type VggWeights } from "../src/vgg/weights.ts";
 import { GatysOptimizer } from "../src/style/engine.ts";
 import { PROFILES } from "../src/style/options.ts";
+import { mulberry32 } from "../src/util/random.ts";
 
 /**
  * Kernel names in the JSON output.
@@ -282,8 +283,13 @@ async function stepWeights(): Promise<{ weights: VggWeights; real: boolean }> {
   } catch {
     const layers = new Map<string, { kernel: Float32Array; bias: Float32Array }>();
     for (const s of specs) {
+      // Plain JS noise: no tfjs backend is initialised yet at this point.
       const std = Math.sqrt(2 / (9 * s.cIn));
-      const kernel = tf.tidy(() => randn([3, 3, s.cIn, s.cOut], std).dataSync() as Float32Array);
+      const rand = mulberry32(s.cOut * 1000 + s.cIn);
+      const kernel = Float32Array.from(
+        { length: 9 * s.cIn * s.cOut },
+        () => (rand() * 2 - 1) * std * Math.sqrt(3),
+      );
       layers.set(s.name, { kernel, bias: new Float32Array(s.cOut) });
     }
     return {
