@@ -12,7 +12,9 @@
  * Weights and inputs are random: only shapes matter for speed.
  *
  * Flags: --full, --json FILE, --backends webgpu,wasm,cpu, --sizes 64,128,
- * --kernels conv3x3,gram,..., --runs N, --warmup N, --no-step.
+ * --kernels conv3x3,gram,..., --runs N, --warmup N, --repeat N, --no-step. Each timed sample
+ * queues `--repeat` (default 4) calls and waits once, as a step does, so the fixed cost of a GPU
+ * round trip is shared; `--repeat 1` times single calls.
  *
  * @example
  * ```ts
@@ -250,6 +252,7 @@ async function timeCase(
   set: KernelSet,
   warmup: number,
   runs: number,
+  repeat: number,
 ): Promise<number> {
   const inputs = c.make();
   const times: number[] = [];
@@ -257,10 +260,16 @@ async function timeCase(
     for (let i = 0; i < warmup + runs; i++) {
       await settle(backend, inputs);
       const t0 = performance.now();
-      const out = c.run(set, inputs);
-      const outs = Array.isArray(out) ? out : [out];
+      // `repeat` calls queued back to back and one wait at the end, as inside a step: the
+      // fixed cost of a GPU round trip (about 13 ms on llvmpipe) is then shared, not per call.
+      let outs: tf.Tensor[] = [];
+      for (let r = 0; r < repeat; r++) {
+        tf.dispose(outs);
+        const out = c.run(set, inputs);
+        outs = Array.isArray(out) ? out : [out];
+      }
       await settle(backend, outs);
-      const dt = performance.now() - t0;
+      const dt = (performance.now() - t0) / repeat;
       tf.dispose(outs);
       if (i >= warmup) times.push(dt);
     }
@@ -418,6 +427,7 @@ async function main(): Promise<void> {
       kernels: { type: "string" },
       runs: { type: "string" },
       warmup: { type: "string" },
+      repeat: { type: "string" },
       "no-step": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -426,7 +436,7 @@ async function main(): Promise<void> {
     console.log(
       "usage: deno task bench [--quick|--full] [--json FILE] [--backends webgpu,wasm,cpu] " +
         "[--sizes 64,128,224] [--kernels conv3x3,conv3x3_grad_input,gram,maxpool,style_loss,step] " +
-        "[--runs N] [--warmup N] [--no-step]",
+        "[--runs N] [--warmup N] [--repeat N] [--no-step]",
     );
     return;
   }
@@ -443,6 +453,8 @@ async function main(): Promise<void> {
   ) ?? ["webgpu", "wasm", "cpu"];
   const runs = Math.max(1, positive("runs", values.runs, full ? 7 : 5));
   const warmup = positive("warmup", values.warmup, 2);
+  // Kernel calls per timed sample (one GPU wait each sample); 1 times single round trips.
+  const repeat = Math.max(1, positive("repeat", values.repeat, 4));
   const withStep = kernels.includes("step") && !values["no-step"];
   const cases = benchCases({ full, sizes }).filter((c) => kernels.includes(c.kernel));
   const stepSizes = full ? sizes : [Math.min(...sizes)];
@@ -478,6 +490,7 @@ async function main(): Promise<void> {
           set,
           backend === "cpu" ? 1 : warmup,
           backend === "cpu" ? Math.min(runs, 3) : runs,
+          backend === "cpu" ? 1 : repeat,
         );
         const row: BenchRow = {
           kernel: c.kernel,
