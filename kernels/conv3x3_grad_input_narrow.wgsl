@@ -15,6 +15,8 @@
 // Bindings (group 0): 0 dy (read, vec4), 1 y (read, vec4), 2 flipped (read), 3 dx (write), 4 Params (uniform).
 // The same Params struct as conv3x3_grad_input.wgsl (c_in = channels of dy, c_out = of dx).
 //
+// CPU adapters (llvmpipe) take conv3x3_tex_narrow.wgsl instead when C_out % 16 == 0.
+//
 // WG = 64 threads (one pixel each): enough to fill a SIMD unit several times over while keeping
 // per-workgroup scheduling cheap; the workgroup index is folded over dispatch x and y.
 

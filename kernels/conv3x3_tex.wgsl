@@ -21,7 +21,8 @@
 // texture of W*C/4 texels by batch*H rows (texel (w*C/4 + c/4, b*H + h) = channels c..c+3);
 // wt is [K, N] as a texture of N/4 texels by K rows; bias [N] f32; out NHWC [batch,H,W,N] as vec4.
 // The host requires C % 4 == 0 and N % 16 == 0 (and the 256-byte row alignment of
-// copyBufferToTexture).
+// copyBufferToTexture); for a forward pass from 1-3 channels (the image) it zero-pads x to 4
+// channels and wt to 4 rows per tap. Gradients into <= 4 channels use conv3x3_tex_narrow.wgsl.
 //
 // Bindings (group 0): 0 src (texture), 1 live (texture; the forward pass binds src again),
 // 2 wt (texture), 3 bias (read; the gradient binds a dummy), 4 out (write), 5 Params (uniform).

@@ -46,6 +46,7 @@ interface Pipelines {
   adam: GPUComputePipeline;
   convTex: GPUComputePipeline;
   convTexGrad: GPUComputePipeline;
+  convTexNarrow: GPUComputePipeline;
   gramTex: GPUComputePipeline;
   fdTex: GPUComputePipeline;
 }
@@ -64,6 +65,7 @@ const FILES: Record<keyof Pipelines, string | [string, Record<string, number>]> 
   adam: "adam.wgsl",
   convTex: ["conv3x3_tex.wgsl", { GRAD: 0 }],
   convTexGrad: ["conv3x3_tex.wgsl", { GRAD: 1 }],
+  convTexNarrow: "conv3x3_tex_narrow.wgsl",
   gramTex: "gram_tex.wgsl",
   fdTex: "fd_tex.wgsl",
 };
@@ -78,9 +80,10 @@ const ELEMENTWISE_WG = 256;
 const NARROW_WG = 64; // pixels per workgroup of conv3x3_grad_input_narrow.wgsl
 const NARROW_MAX_C = 512; // its MAX_C: channels of dy staged per tap
 const STYLE_DIFF_PER_GROUP = 256 * 4; // vec4s per style_diff workgroup
-const TEX_WG = 64; // threads per workgroup of conv3x3_tex.wgsl
+const TEX_WG = 64; // threads per workgroup of conv3x3_tex.wgsl (and conv3x3_tex_narrow.wgsl)
 const TEX_R = 16; // its R: output pixels per thread
 const TEX_N = 16; // its 4 * C4: output channels per thread
+const TEX_NARROW_R = 16; // pixels per thread of conv3x3_tex_narrow.wgsl
 const FD_TEX_R = 16; // rows of out per thread of fd_tex.wgsl (it also takes 16 columns)
 
 /**
@@ -168,8 +171,23 @@ function convGemm(
   const { gpu, p } = context();
   const [batch, h, w, cIn] = gathered.shape;
   const texture = forcedRoute === null ? gpu.cpuAdapter : forcedRoute === "texture";
-  if (texture && textureFits(gpu, gathered.shape, cOut)) {
-    return convTexture(kind, gathered, second, weights, cOut);
+  if (texture) {
+    if (kind === "grad" && cOut <= 4 && narrowTextureFits(gpu, gathered.shape)) {
+      return convTextureNarrow(gathered, second, weights, cOut);
+    }
+    if (textureFits(gpu, gathered.shape, cOut)) {
+      return convTexture(kind, gathered, second, weights, cOut);
+    }
+    // A forward pass from 1-3 channels (the image): pad them with zeros to 4 for the texture.
+    const pad = (4 - cIn % 4) % 4;
+    if (kind === "forward" && pad > 0 && textureFits(gpu, [batch, h, w, cIn + pad], cOut)) {
+      const padded = tf.pad(gathered, [[0, 0], [0, 0], [0, 0], [0, pad]]) as tf.Tensor4D;
+      try {
+        return convTexture(kind, padded, second, weights, cOut, pad);
+      } finally {
+        padded.dispose();
+      }
+    }
   }
   const what = kind === "forward" ? "conv3x3" : "conv3x3 input gradient";
   const perIn = h * w * cIn * 4;
@@ -224,25 +242,51 @@ function textureFits(gpu: GpuContext, shape: readonly number[], cOut: number): b
     batch * h * w * cOut * 4 <= gpu.bindingLimit;
 }
 
-function weightTexture(gpu: GpuContext, weights: tf.Tensor4D, k: number, n: number): GPUTexture {
+/** Whether conv3x3_tex_narrow.wgsl covers this shape of dy (texture sizes, row alignment). */
+function narrowTextureFits(gpu: GpuContext, shape: readonly number[]): boolean {
+  const [batch, h, w, c] = shape;
+  const side = gpu.maxTextureSide;
+  return c % 16 === 0 && c > 0 && w * c / 4 <= side && batch * h <= side && batch * h * w > 0 &&
+    c <= side;
+}
+
+/**
+ * A weight texture of `width` x `rows` texels, made once per weight tensor from the
+ * (possibly zero-padded) tensor `source()` gives, of `width * 16` bytes per row.
+ */
+function weightTexture(
+  gpu: GpuContext,
+  weights: tf.Tensor4D,
+  width: number,
+  rows: number,
+  source: () => tf.Tensor = () => weights,
+): GPUTexture {
   const hit = weightTextures.get(weights.dataId);
-  if (hit && hit.device === gpu.device) return hit.texture;
+  if (
+    hit && hit.device === gpu.device && hit.texture.width === width &&
+    hit.texture.height === rows
+  ) return hit.texture;
   const texture = gpu.device.createTexture({
     label: `conv weights [${weights.shape}]`,
-    size: [n / 4, k],
+    size: [width, rows],
     format: "rgba32float",
     usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
   });
-  gpu.run([{
-    toTexture: {
-      src: gpu.bufferOf(weights),
-      offset: 0,
-      bytesPerRow: n * 4,
-      rows: k,
-      texture,
-      width: n / 4,
-    },
-  }]);
+  const src = source();
+  try {
+    gpu.run([{
+      toTexture: {
+        src: gpu.bufferOf(src),
+        offset: 0,
+        bytesPerRow: width * 16,
+        rows,
+        texture,
+        width,
+      },
+    }]);
+  } finally {
+    if (src !== weights) src.dispose();
+  }
   weightTextures.set(weights.dataId, { device: gpu.device, texture });
   return texture;
 }
@@ -254,6 +298,7 @@ function convTexture(
   second: tf.Tensor,
   weights: tf.Tensor4D,
   cOut: number,
+  padIn = 0,
 ): tf.Tensor4D {
   const { gpu, p } = context();
   const [batch, h, w, c] = gathered.shape;
@@ -263,7 +308,14 @@ function convTexture(
   // The textures are no storage bindings, but the output is one (and not split over the batch).
   const what = kind === "forward" ? "conv3x3" : "conv3x3 input gradient";
   gpu.ensureFits(m * cOut * 4, `${what} [${gathered.shape}] output`);
-  const wt = weightTexture(gpu, weights, 9 * c, cOut);
+  // `padIn` zero channels were appended to `gathered`: the weights get as many zero rows per tap.
+  const wt = weightTexture(
+    gpu,
+    weights,
+    cOut / 4,
+    9 * c,
+    padIn === 0 ? undefined : () => tf.pad(weights, [[0, 0], [0, 0], [0, padIn], [0, 0]]),
+  );
   const out = gpu.output([batch, h, w, cOut]);
   const src = gpu.poolTexture("conv-src", texW, rows);
   const steps: Array<DispatchStep | TextureCopyStep> = [{
@@ -311,6 +363,57 @@ function convTexture(
     workgroups: fold(Math.ceil(threads / TEX_WG), gpu.maxWorkgroups),
   });
   gpu.run(steps, scratch);
+  return gpu.tensor<tf.Tensor4D>(out);
+}
+
+/** The input gradient into <= 4 channels through kernels/conv3x3_tex_narrow.wgsl (CPU adapters). */
+function convTextureNarrow(
+  dy: tf.Tensor4D,
+  y: tf.Tensor,
+  flipped: tf.Tensor4D,
+  cOut: number,
+): tf.Tensor4D {
+  const { gpu, p } = context();
+  const [batch, h, w, c] = dy.shape;
+  const texW = (w * c) / 4;
+  const rows = batch * h;
+  const m = batch * h * w;
+  gpu.ensureFits(m * cOut * 4, `conv3x3 input gradient [${dy.shape}] output`);
+  // flipped [3,3,c,cOut] with cOut zero-padded to 4: c texels by 9 rows.
+  const wt = weightTexture(
+    gpu,
+    flipped,
+    c,
+    9,
+    () => tf.pad(flipped, [[0, 0], [0, 0], [0, 0], [0, 4 - cOut]]),
+  );
+  const out = gpu.output([batch, h, w, cOut]);
+  const src = gpu.poolTexture("conv-src", texW, rows);
+  const live = gpu.poolTexture("conv-live", texW, rows);
+  const copy = (t: tf.Tensor, texture: GPUTexture): TextureCopyStep => ({
+    toTexture: {
+      src: gpu.bufferOf(t),
+      offset: 0,
+      bytesPerRow: w * c * 4,
+      rows,
+      texture,
+      width: texW,
+    },
+  });
+  const threads = Math.ceil(m / TEX_NARROW_R);
+  gpu.run([copy(dy, src), copy(y, live), {
+    pipeline: p.convTexNarrow,
+    bindings: [src.createView(), live.createView(), wt.createView(), out.buffer],
+    uniforms: packParams([
+      { u32: h },
+      { u32: w },
+      { u32: c },
+      { u32: cOut },
+      { u32: m },
+      { u32: threads },
+    ]),
+    workgroups: fold(Math.ceil(threads / TEX_WG), gpu.maxWorkgroups),
+  }]);
   return gpu.tensor<tf.Tensor4D>(out);
 }
 

@@ -41,6 +41,8 @@ const CONV_SHAPES: Array<[number, number, number, number, number]> = [
   [1, 4, 4, 512, 512], // deepest layer shape
   [1, 5, 6, 6, 20], // C_in not a multiple of 4, C_out not a multiple of 64 or 4
   [1, 17, 3, 16, 72], // a 72-wide output: one full and one ragged channel tile
+  [2, 5, 16, 3, 64], // C_in = 3 padded to 4 for the texture route (16 * 4 channels: aligned rows)
+  [1, 7, 32, 2, 16], // C_in = 2 padded to 4; a narrow gradient from 16 channels of dy
 ];
 
 for (const [b, h, w, cIn, cOut] of CONV_SHAPES) {
@@ -245,6 +247,41 @@ for (const [shape, t] of ADAM_CASES) {
     },
   });
 }
+
+// The image layer on the texture route on any adapter: C_in = 3 zero-padded to 4 for the forward
+// pass, and the narrow texture kernel for its input gradient (into 3 channels).
+Deno.test({
+  name: "texture route: conv3x3 from 3 channels and its input gradient into them",
+  ignore,
+  ...GPU_TEST,
+  fn: async () => {
+    setConvRoute("texture");
+    try {
+      const [b, h, w, cIn, cOut] = [2, 5, 16, 3, 64];
+      const x = randomArray(b * h * w * cIn, 51);
+      const r = Math.sqrt(3 / (9 * cIn));
+      const k = randomArray(9 * cIn * cOut, 52, -r, r);
+      const bias = randomArray(cOut, 53, -0.2, 0.2);
+      const dy = randomArray(b * h * w * cOut, 54);
+      const run = (tf: Tf, set: typeof STOCK_KERNELS) => {
+        const kernel = tf.tensor4d(k, [3, 3, cIn, cOut]);
+        const y = set.conv3x3Relu(tf.tensor4d(x, [b, h, w, cIn]), kernel, tf.tensor1d(bias));
+        const dx = set.conv3x3ReluGradInput(
+          tf.tensor4d(dy, [b, h, w, cOut]),
+          y,
+          kernel,
+          flip(tf, kernel),
+        );
+        return [y, dx];
+      };
+      const want = await onBackend("cpu", (tf) => run(tf, STOCK_KERNELS));
+      const got = await onBackend("webgpu", (tf) => run(tf, CUSTOM_KERNELS));
+      assertClose(got, want, TOL, "texture route, 3 channels");
+    } finally {
+      setConvRoute(null);
+    }
+  },
+});
 
 // The shapes above run the route this adapter picks (textures on llvmpipe, workgroup-memory
 // GEMMs on GPUs); these run both routes explicitly, so each stays covered on either machine.
