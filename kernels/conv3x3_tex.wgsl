@@ -27,9 +27,15 @@
 // Bindings (group 0): 0 src (texture), 1 live (texture; the forward pass binds src again),
 // 2 wt (texture), 3 bias (read; the gradient binds a dummy), 4 out (write), 5 Params (uniform).
 //
-// Work decomposition: one thread per R x 16 output block, blocks numbered n-fastest so that the
-// threads of a workgroup share their pixels; WG = 64 threads per workgroup (8 SIMD rounds of
-// llvmpipe's 8 lanes); the linear thread index is folded over dispatch x and y.
+// Work decomposition: one thread per R x 16 output block and split-K slice, blocks numbered
+// n-fastest so that the threads of a workgroup share their pixels; WG = 64 threads per workgroup
+// (8 SIMD rounds of llvmpipe's 8 lanes); the linear thread index is folded over dispatch x and y.
+// Split-K (GRAD only; the host uses it when there are few blocks, e.g. 4x4 or 8x8 pixels, so
+// that more threads keep every core busy): slice s of `splits` covers the input channel groups
+// [s*C/4/splits, (s+1)*C/4/splits) of every tap and writes its partial sum to out[s, m, n]
+// (out is then [splits, batch*H*W, N]); the host adds the slices with sum_slices.wgsl. With
+// splits = 1 (always for the forward pass, whose bias and ReLU must follow the full sum) out is
+// [batch,H,W,N].
 
 override GRAD: bool = false;
 
@@ -44,7 +50,9 @@ struct Params {
   n: u32, // output channels
   m_total: u32, // batch * height * width
   n_blocks: u32, // n / (4 * C4)
-  threads: u32, // ceil(m_total / R) * n_blocks
+  blocks: u32, // ceil(m_total / R) * n_blocks: threads per split-K slice
+  splits: u32, // split-K slices (1 for the forward pass)
+  threads: u32, // blocks * splits
 }
 
 @group(0) @binding(0) var src: texture_2d<f32>;
@@ -60,11 +68,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (t >= p.threads) {
     return;
   }
-  let n_blk = t % p.n_blocks;
-  let m0 = (t / p.n_blocks) * R;
+  let split = t / p.blocks;
+  let tb = t - split * p.blocks;
+  let n_blk = tb % p.n_blocks;
+  let m0 = (tb / p.n_blocks) * R;
   let n4_0 = i32(n_blk * C4);
   let hw = p.height * p.width;
   let c4 = p.c / 4u;
+  let ci4_lo = split * c4 / p.splits;
+  let ci4_hi = (split + 1u) * c4 / p.splits;
 
   // Decode the R pixels once (past the end: clamped to the last pixel, never stored).
   var ph: array<i32, R>;
@@ -94,7 +106,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       cx[r] = select(0, iw * i32(c4), ok[r]);
       cy[r] = select(0, prow[r] + ih, ok[r]);
     }
-    for (var ci4 = 0u; ci4 < c4; ci4++) {
+    for (var ci4 = ci4_lo; ci4 < ci4_hi; ci4++) {
       let k = i32(tap * p.c + ci4 * 4u);
       var bw: array<vec4<f32>, 16>; // [j * C4 + c]: row k + j, channel group c
       for (var j = 0u; j < 4u; j++) {
@@ -118,6 +130,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
 
   let n4 = p.n / 4u;
+  let slice = split * p.m_total * n4;
   for (var r = 0u; r < R; r++) {
     let m = m0 + r;
     if (m < p.m_total) {
@@ -128,7 +141,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
           let n = o * 4u;
           v = max(v + vec4<f32>(bias[n], bias[n + 1u], bias[n + 2u], bias[n + 3u]), vec4<f32>(0.0));
         }
-        out[m * n4 + o] = v;
+        out[slice + m * n4 + o] = v;
       }
     }
   }

@@ -1,8 +1,8 @@
 // sum_slices.wgsl: out[b, i] = scale * sum_{s < slices} parts[b, s, i], the reduction after a
-// split-M gram.wgsl or gram_tex.wgsl.
+// split-M gram.wgsl or gram_tex.wgsl, or a split-K conv3x3_tex.wgsl gradient (batch 1, scale 1).
 //
 // Layouts (f32, dense, row-major): parts [batch, slices, len] and out [batch, len], both read and
-// written as vec4 (len = N*N is a multiple of 4 because N is).
+// written as vec4 (len = N*N for gram, M*N for conv: multiples of 4 because N is).
 //
 // Bindings (group 0): 0 parts (read, vec4), 1 out (write, vec4), 2 Params (uniform).
 //

@@ -85,6 +85,10 @@ const TEX_R = 16; // its R: output pixels per thread
 const TEX_N = 16; // its 4 * C4: output channels per thread
 const TEX_NARROW_R = 16; // pixels per thread of conv3x3_tex_narrow.wgsl
 const FD_TEX_R = 16; // rows of out per thread of fd_tex.wgsl (it also takes 16 columns)
+/** Fewer conv3x3_tex.wgsl gradient threads than this and K is split over slices (split-K). */
+const TEX_MIN_THREADS = 512;
+/** Input channel groups (vec4s) each split-K slice keeps at least, per tap. */
+const TEX_MIN_SLICE_C4 = 4;
 
 /**
  * Which conv route tests force (`null`: by adapter, see {@link GpuContext.cpuAdapter}).
@@ -347,10 +351,26 @@ function convTexture(
     scratch.push(bias);
   } else bias = gpu.bufferOf(second);
   const nBlocks = cOut / TEX_N;
-  const threads = Math.ceil(m / TEX_R) * nBlocks;
+  const blocks = Math.ceil(m / TEX_R) * nBlocks;
+  // Few blocks (small images deep in the net) would leave cores idle: split K over slices, each
+  // summing a range of input channels into its own partial output, then add them (gradient only:
+  // the forward pass applies bias and ReLU to the full sum).
+  const splits = kind === "grad" && blocks < TEX_MIN_THREADS
+    ? Math.max(
+      1,
+      Math.min(Math.ceil(TEX_MIN_THREADS / blocks), Math.floor(c / 4 / TEX_MIN_SLICE_C4)),
+    )
+    : 1;
+  const threads = blocks * splits;
+  let target = out.buffer;
+  if (splits > 1) {
+    gpu.ensureFits(splits * m * cOut * 4, `${what} [${gathered.shape}] split-K partial sums`);
+    target = gpu.scratch(splits * m * cOut * 4);
+    scratch.push(target);
+  }
   steps.push({
     pipeline: kind === "forward" ? p.convTex : p.convTexGrad,
-    bindings: [src.createView(), live.createView(), wt.createView(), bias, out.buffer],
+    bindings: [src.createView(), live.createView(), wt.createView(), bias, target],
     uniforms: packParams([
       { u32: h },
       { u32: w },
@@ -358,10 +378,21 @@ function convTexture(
       { u32: cOut },
       { u32: m },
       { u32: nBlocks },
+      { u32: blocks },
+      { u32: splits },
       { u32: threads },
     ]),
     workgroups: fold(Math.ceil(threads / TEX_WG), gpu.maxWorkgroups),
   });
+  if (splits > 1) {
+    const total4 = m * cOut / 4;
+    steps.push({
+      pipeline: p.sumSlices,
+      bindings: [target, out.buffer],
+      uniforms: packParams([{ u32: total4 }, { u32: splits }, { u32: total4 }, { f32: 1 }]),
+      workgroups: fold(Math.ceil(total4 / ELEMENTWISE_WG), gpu.maxWorkgroups),
+    });
+  }
   gpu.run(steps, scratch);
   return gpu.tensor<tf.Tensor4D>(out);
 }
