@@ -28,8 +28,9 @@
  * ```
  * @module
  */
-import { createHash, randomUUID } from "node:crypto";
-import { basename, dirname, join } from "node:path";
+import { createHash } from "node:crypto";
+import { writeFileAtomic } from "../util/fs.ts";
+import { dirname, join } from "node:path";
 
 /** Bumped when the key derivation or layout changes, so old entries are not misread. */
 export const CACHE_FORMAT = 1;
@@ -133,33 +134,6 @@ function looksLikeCompletePng(bytes: Uint8Array): boolean {
 }
 
 /**
- * Temp name unique across processes and hosts (a pid alone is not, on a
- * shared file system), hidden and `.tmp`-suffixed so readers never match it.
- */
-function tempName(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
-}
-
-async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
-  const tmp = tempName(path);
-  try {
-    const f = await Deno.open(tmp, { write: true, createNew: true });
-    try {
-      let off = 0;
-      while (off < data.length) off += await f.write(data.subarray(off));
-      // Flush before the rename so a crash cannot expose a renamed but empty file.
-      await f.sync();
-    } finally {
-      f.close();
-    }
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-}
-
-/**
  * A directory of stylized images keyed by {@link cacheKey}.
  *
  * @example
@@ -228,7 +202,7 @@ export class StyleCache {
     const png_sha256 = sha256Hex(png);
     const name = `${key}.${png_sha256.slice(0, 16)}.png`;
     const path = join(dirname(sidecar), name);
-    await writeAtomic(path, png);
+    await writeFileAtomic(path, png);
     const side: CacheSidecar = {
       key,
       png: name,
@@ -237,7 +211,7 @@ export class StyleCache {
       written_at: new Date().toISOString(),
       meta,
     };
-    await writeAtomic(sidecar, new TextEncoder().encode(JSON.stringify(side, null, 1) + "\n"));
+    await writeFileAtomic(sidecar, new TextEncoder().encode(JSON.stringify(side, null, 1) + "\n"));
     return path;
   }
 

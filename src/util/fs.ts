@@ -10,22 +10,34 @@
  * ```
  * @module
  */
-import { dirname, join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { basename, dirname, join } from "node:path";
 
-let counter = 0;
-
-/** A unique temporary path in the same directory as `path` (so rename stays on one file system). */
+/**
+ * A temporary path beside `path` (so the rename stays on one file system),
+ * unique across processes and hosts (a pid alone is not, on a shared file
+ * system), hidden and `.tmp`-suffixed so that no reader matches it.
+ */
 export function tempSibling(path: string): string {
-  counter++;
-  return join(dirname(path), `.${path.split("/").pop()}.${Deno.pid}.${counter}.tmp`);
+  return join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
 }
 
-/** Write bytes to `path` atomically, creating parent directories. */
+/**
+ * Write bytes to `path` atomically, creating parent directories. The data is
+ * flushed before the rename, so a crash cannot expose a renamed but empty file.
+ */
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   await Deno.mkdir(dirname(path), { recursive: true });
   const tmp = tempSibling(path);
   try {
-    await Deno.writeFile(tmp, data);
+    const f = await Deno.open(tmp, { write: true, createNew: true });
+    try {
+      let off = 0;
+      while (off < data.length) off += await f.write(data.subarray(off));
+      await f.sync();
+    } finally {
+      f.close();
+    }
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
