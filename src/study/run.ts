@@ -23,7 +23,6 @@
  * @module
  */
 import { join } from "node:path";
-import { createHash } from "node:crypto";
 import { type BackendChoice, initBackend, tf } from "../tf.ts";
 import { selectKernelsByName } from "../ops.ts";
 import { decodeImage, encodePng, loadImage, type RgbImage, savePng } from "../images/io.ts";
@@ -38,7 +37,7 @@ import { Progress } from "../util/progress.ts";
 import type { StudyConfig } from "./config.ts";
 import { listClasses } from "./dataset.ts";
 import { makeSubsets, type Subset } from "./split.ts";
-import { cacheKey, canonicalJson, StyleCache } from "./cache.ts";
+import { cacheKey, canonicalJson, sha256Hex, StyleCache } from "./cache.ts";
 import { selectShard, type Shard } from "./shard.ts";
 import { augmentSet, staticTransforms } from "./augment.ts";
 import {
@@ -73,8 +72,6 @@ export interface StudyOutcome {
   stylized: number;
   cached: number;
 }
-
-const sha256 = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
 
 /** Fail early when `dir` cannot be written, naming the flag. */
 async function checkWritable(dir: string, flag: string): Promise<void> {
@@ -112,7 +109,7 @@ async function loadDataset(
       try {
         const raw = await Deno.readFile(join(config.data, rel));
         images.set(rel, await decodeImage(raw, join(config.data, rel), { exact: size }));
-        bytes.set(rel, sha256(raw));
+        bytes.set(rel, sha256Hex(raw));
         byClass[cls].push(rel);
       } catch (e) {
         const reason = (e as Error).message;
@@ -231,7 +228,7 @@ function runId(
 ): string {
   const { out: _o, cache: _c, backend: _b, kernels: _k, bootstrapIterations: _n, ...shaping } =
     config;
-  return sha256(canonicalJson({ shaping, subset, style, aug, classifier })).slice(0, 24);
+  return sha256Hex(canonicalJson({ shaping, subset, style, aug, classifier })).slice(0, 24);
 }
 
 /**
@@ -277,7 +274,7 @@ export async function runStudy(
     seed: config.seed,
   });
   const cache = new StyleCache(config.cache);
-  const allJobs = styleJobs(subsets, config, data.bytes, sha256(styleBytes), weights);
+  const allJobs = styleJobs(subsets, config, data.bytes, sha256Hex(styleBytes), weights);
   const jobs = opts.shard ? selectShard(allJobs, (j) => j.key, opts.shard) : allJobs;
   const ts = performance.now();
   const { done, cached } = await stylizeMissing(jobs, config, cache, weights, log);

@@ -11,7 +11,14 @@
  */
 import { basename, extname, join } from "node:path";
 import { BACKEND_CHOICES, type BackendChoice, initBackend, tf } from "../tf.ts";
-import { isImagePath, listImages, loadImage, type RgbImage, savePng } from "../images/io.ts";
+import {
+  decodeImage,
+  isImagePath,
+  listImages,
+  loadImage,
+  type RgbImage,
+  savePng,
+} from "../images/io.ts";
 import { layersUpTo } from "../vgg/layers.ts";
 import { loadVggWeights } from "../vgg/weights.ts";
 import { Vgg19 } from "../vgg/model.ts";
@@ -268,7 +275,10 @@ export async function stylizeMain(args: string[]): Promise<void> {
     }; ratio ${ratio} (alpha ${alpha}, beta ${beta})`,
   );
 
-  await loadImage(stylePath); // a corrupt style image fails here, before any work
+  const styleBytes = await Deno.readFile(stylePath).catch((e) => {
+    throw new UserError(`--style: cannot read ${stylePath} (${e.message})`);
+  });
+  await decodeImage(styleBytes, stylePath); // a corrupt style image fails here, before any work
   const images: Array<{ path: string; img: RgbImage }> = [];
   for (const p of contentPaths) {
     images.push({
@@ -301,7 +311,7 @@ export async function stylizeMain(args: string[]): Promise<void> {
     for (const group of batches) {
       const { width, height } = group[0].img;
       const longSide = Math.max(width, height);
-      const styleSized = await loadImage(stylePath, { longSide });
+      const styleSized = await decodeImage(styleBytes, stylePath, { longSide });
       const initT = initImage
         ? tf.tensor4d((await loadImage(initImage, { exact: { width, height } })).data, [
           1,
