@@ -17,7 +17,7 @@
  */
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import type { Comparison } from "../study/types.ts";
+import { BASELINES, type Comparison, type StylizedRecord } from "../study/types.ts";
 import { CLASSIFIER_ORDER, configLabel, configOrder, type ConfigSummary } from "./summary.ts";
 
 /** A stylization loss curve: `series` maps a component name ("total", "style", ...) to values at `steps`. */
@@ -49,7 +49,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 const FONT = { config: { font: "Helvetica, Arial, sans-serif", view: { stroke: "#ddd" } } };
 
 /**
- * Grouped bars of one per-class metric per configuration (mean over subsets,
+ * Grouped bars of one per-class metric per configuration (mean over draws,
  * error bars ±1 sample standard deviation), one row of panels per classifier.
  *
  * @example
@@ -88,7 +88,7 @@ export function metricBarSpec(
   } as const;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: `${metric[0].toUpperCase()}${metric.slice(1)} per class (mean ± 1 SD over subsets)`,
+    title: `${metric[0].toUpperCase()}${metric.slice(1)} per class (mean ± 1 SD over draws)`,
     data: { values },
     facet: {
       row: {
@@ -127,8 +127,11 @@ export function metricBarSpec(
 }
 
 /**
- * Mean difference from the control with its bootstrap 95% interval, per
- * configuration, for accuracy and macro-F1, with a rule at zero.
+ * Mean difference from each baseline per configuration, for accuracy and
+ * macro-F1 (columns) and each baseline (rows): the draw-level 95% t-interval
+ * as black error bars, the two-level bootstrap interval as a thinner grey
+ * bar beneath it, the mean as a point, and a rule at zero. Comparisons with
+ * fewer than 2 draws have no t-interval and show only the bootstrap bar.
  *
  * @example
  * ```ts
@@ -138,34 +141,48 @@ export function metricBarSpec(
  */
 export function comparisonSpec(comparisons: readonly Comparison[]): TopLevelSpec {
   const sorted = [...comparisons].sort((a, b) =>
+    BASELINES.indexOf(a.baseline) - BASELINES.indexOf(b.baseline) ||
     configOrder(a.classifier, a.style, a.static_augmentation) -
-    configOrder(b.classifier, b.style, b.static_augmentation)
+      configOrder(b.classifier, b.style, b.static_augmentation)
   );
   const values = sorted.flatMap((c) => {
     const config = `${c.classifier}: ${configLabel(c.style, c.static_augmentation)}`;
+    const baseline = `baseline ${c.baseline}`;
+    const row = (
+      metric: string,
+      diff: number,
+      t: [number, number] | null,
+      boot: [number, number],
+    ) => ({
+      config,
+      baseline,
+      metric,
+      diff,
+      lo: t ? t[0] : null,
+      hi: t ? t[1] : null,
+      blo: boot[0],
+      bhi: boot[1],
+    });
     return [
-      {
-        config,
-        metric: "accuracy",
-        diff: c.mean_accuracy_diff,
-        lo: c.accuracy_diff_ci95[0],
-        hi: c.accuracy_diff_ci95[1],
-      },
-      {
-        config,
-        metric: "macro-F1",
-        diff: c.mean_macro_f1_diff,
-        lo: c.macro_f1_diff_ci95[0],
-        hi: c.macro_f1_diff_ci95[1],
-      },
+      row(
+        "accuracy",
+        c.mean_accuracy_diff,
+        c.accuracy_diff_ci95_draws,
+        c.accuracy_diff_ci95_bootstrap,
+      ),
+      row(
+        "macro-F1",
+        c.mean_macro_f1_diff,
+        c.macro_f1_diff_ci95_draws,
+        c.macro_f1_diff_ci95_bootstrap,
+      ),
     ];
   });
   const configs = [...new Set(values.map((v) => v.config))];
   const y = { field: "config", type: "nominal", sort: configs, title: null } as const;
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: "Difference from control (configuration minus control), bootstrap 95% CI",
-    data: { values },
+  const panel = (baseline: string) => ({
+    title: baseline,
+    transform: [{ filter: { field: "baseline", equal: baseline } }],
     facet: { column: { field: "metric", type: "nominal", title: null } },
     spec: {
       width: 260,
@@ -176,7 +193,16 @@ export function comparisonSpec(comparisons: readonly Comparison[]): TopLevelSpec
           encoding: { x: { datum: 0 } },
         },
         {
-          mark: { type: "errorbar", ticks: true, color: "black" },
+          mark: { type: "errorbar", ticks: false, color: "#aaa", thickness: 5, opacity: 0.6 },
+          encoding: {
+            y,
+            x: { field: "blo", type: "quantitative", title: "difference" },
+            x2: { field: "bhi" },
+          },
+        },
+        {
+          transform: [{ filter: "isValid(datum.lo) && isValid(datum.hi)" }],
+          mark: { type: "errorbar", ticks: true, color: "black", thickness: 1.5 },
           encoding: {
             y,
             x: { field: "lo", type: "quantitative", title: "difference" },
@@ -188,6 +214,60 @@ export function comparisonSpec(comparisons: readonly Comparison[]): TopLevelSpec
           encoding: { y, x: { field: "diff", type: "quantitative" } },
         },
       ],
+    },
+  });
+  const present = BASELINES.map((b) => `baseline ${b}`).filter((b) =>
+    values.some((v) => v.baseline === b)
+  );
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title:
+      "Difference from baseline (configuration minus baseline): draw-level 95% t-interval (black), bootstrap (grey)",
+    data: { values },
+    vconcat: present.map(panel),
+    ...FONT,
+  } as TopLevelSpec;
+}
+
+/**
+ * Box plots (whiskers at min and max) of each added image's mean |change|
+ * (0-255) and SSIM against its original, per group (copy, light, medium,
+ * heavy), one panel per measure.
+ *
+ * @example
+ * ```ts
+ * import { stylizedSpec } from "./charts.ts";
+ * const spec = stylizedSpec([]);
+ * ```
+ */
+export function stylizedSpec(records: readonly StylizedRecord[]): TopLevelSpec {
+  const groups = ["copy", "light", "medium", "heavy"];
+  const values = records.flatMap((r) => [
+    { group: r.style, measure: "mean |change| (0-255)", value: r.mean_abs_change },
+    { group: r.style, measure: "SSIM", value: r.ssim },
+  ]).filter((v) => Number.isFinite(v.value));
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: "Added training images against their originals",
+    data: { values },
+    facet: {
+      column: {
+        field: "measure",
+        type: "nominal",
+        title: null,
+        sort: ["mean |change| (0-255)", "SSIM"],
+      },
+    },
+    resolve: { scale: { x: "independent" } },
+    spec: {
+      width: 260,
+      height: { step: 26 },
+      mark: { type: "boxplot", extent: "min-max", size: 14 },
+      encoding: {
+        y: { field: "group", type: "nominal", sort: groups, title: null },
+        x: { field: "value", type: "quantitative", title: null, scale: { zero: false } },
+        color: { field: "group", type: "nominal", sort: groups, legend: null },
+      },
     },
     ...FONT,
   } as TopLevelSpec;

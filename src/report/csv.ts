@@ -1,5 +1,5 @@
 /**
- * `results.csv`: one row per (subset, style, static_augmentation, classifier,
+ * `results.csv`: one row per (draw, style, static_augmentation, classifier,
  * class), with that class's precision, recall, F1 and support, and the run's
  * accuracy and macro-F1 repeated on each of its rows so every row stands
  * alone. Precision is left empty where it is undefined (the class was never
@@ -18,7 +18,7 @@ import { configOrder } from "./summary.ts";
 
 /** Column names of results.csv, in order. */
 export const CSV_COLUMNS: readonly string[] = [
-  "subset",
+  "draw",
   "style",
   "static_augmentation",
   "classifier",
@@ -54,7 +54,7 @@ function formatNumber(v: number): string {
 
 /**
  * The whole CSV text (header plus rows, LF line ends), rows in report order:
- * subset, classifier, style group, augmentation, then class order.
+ * draw, classifier, style group, augmentation, then class order.
  *
  * @example
  * ```ts
@@ -66,7 +66,7 @@ function formatNumber(v: number): string {
  */
 export function resultsCsv(runs: readonly RunResult[]): string {
   const sorted = [...runs].sort((a, b) =>
-    a.subset - b.subset ||
+    a.draw - b.draw ||
     configOrder(a.classifier, a.style, a.static_augmentation) -
       configOrder(b.classifier, b.style, b.static_augmentation)
   );
@@ -74,11 +74,11 @@ export function resultsCsv(runs: readonly RunResult[]): string {
   for (const r of sorted) {
     r.classes.forEach((cls, i) => {
       const m = r.per_class[cls];
-      if (!m) throw new Error(`run subset ${r.subset} ${r.style}: no metrics for class ${cls}`);
+      if (!m) throw new Error(`run draw ${r.draw} ${r.style}: no metrics for class ${cls}`);
       const support = r.confusion[i]?.reduce((a, b) => a + b, 0) ?? NaN;
       lines.push(
         [
-          r.subset,
+          r.draw,
           r.style,
           r.static_augmentation,
           r.classifier,

@@ -1,9 +1,12 @@
 /**
  * Aggregates of the study's runs: per configuration (classifier, style group,
- * static augmentation), the mean and sample standard deviation over subsets
- * of accuracy, macro-F1 and each class's precision and recall. Precision is
- * averaged only over subsets where it is defined (the class was predicted at
- * least once), and how many those were is kept so the report can say so.
+ * static augmentation), the mean and sample standard deviation over training
+ * draws of accuracy, macro-F1 and each class's precision and recall.
+ * Precision is averaged only over draws where it is defined (the class was
+ * predicted at least once), and how many those were is kept so the report can
+ * say so. Also the per-group characterisation of the added (copy or
+ * stylized) training images, and whether the stylized groups are ordered by
+ * how much they change their originals.
  *
  * @example
  * ```ts
@@ -17,7 +20,10 @@ import {
   type ClassifierKind,
   type RunResult,
   STYLE_GROUPS,
+  STYLED_GROUPS,
+  type StyledGroup,
   type StyleGroup,
+  type StylizedRecord,
 } from "../study/types.ts";
 
 /** Mean and sample standard deviation (n - 1; 0 when n < 2) of `n` values. */
@@ -27,19 +33,19 @@ export interface MeanStd {
   n: number;
 }
 
-/** One configuration's aggregates over its subsets. */
+/** One configuration's aggregates over its training draws. */
 export interface ConfigSummary {
   classifier: ClassifierKind;
   style: StyleGroup;
   static_augmentation: boolean;
   /** {@link configLabel} of style and augmentation. */
   label: string;
-  /** Subsets aggregated. */
-  subsets: number[];
+  /** Draws aggregated (`RunResult.draw`), ascending. */
+  draws: number[];
   classes: string[];
   accuracy: MeanStd;
   macro_f1: MeanStd;
-  /** `precision.n` counts only subsets where precision was defined; NaN mean when none. */
+  /** `precision.n` counts only draws where precision was defined; NaN mean when none. */
   per_class: Record<string, { precision: MeanStd; recall: MeanStd; f1: MeanStd }>;
 }
 
@@ -112,7 +118,7 @@ export function summarize(runs: readonly RunResult[]): ConfigSummary[] {
   }
   const out: ConfigSummary[] = [];
   for (const g of groups.values()) {
-    g.sort((a, b) => a.subset - b.subset);
+    g.sort((a, b) => a.draw - b.draw);
     const first = g[0];
     const classes = first.classes;
     const per_class: ConfigSummary["per_class"] = {};
@@ -129,7 +135,7 @@ export function summarize(runs: readonly RunResult[]): ConfigSummary[] {
       style: first.style,
       static_augmentation: first.static_augmentation,
       label: configLabel(first.style, first.static_augmentation),
-      subsets: g.map((r) => r.subset),
+      draws: g.map((r) => r.draw),
       classes,
       accuracy: meanStd(g.map((r) => r.accuracy)),
       macro_f1: meanStd(g.map((r) => r.macro_f1)),
@@ -140,4 +146,120 @@ export function summarize(runs: readonly RunResult[]): ConfigSummary[] {
     configOrder(a.classifier, a.style, a.static_augmentation) -
     configOrder(b.classifier, b.style, b.static_augmentation)
   );
+}
+
+/** The groups whose runs add images, in report order. */
+export type AddedGroup = Exclude<StyleGroup, "none">;
+
+/** One added-image group's characterisation: mean and sd over its {@link StylizedRecord}s. */
+export interface StylizedSummary {
+  style: AddedGroup;
+  /** Records (added images) in the group. */
+  n: number;
+  mean_abs_change: MeanStd;
+  ssim: MeanStd;
+  /** Over records where it is not null (none for `copy`). */
+  style_loss_ratio: MeanStd;
+  best_step: MeanStd;
+  final_content_loss: MeanStd;
+  /** Added images pixel-identical to their originals. */
+  identical: number;
+  /** Distinct content:style ratios and step counts, ascending. */
+  ratios: number[];
+  steps: number[];
+}
+
+function present(values: ReadonlyArray<number | null>): number[] {
+  return values.filter((v): v is number => v !== null && Number.isFinite(v));
+}
+
+/**
+ * Characterise the added images per group (copy, light, medium, heavy; groups
+ * without records are left out), in report order.
+ *
+ * @example
+ * ```ts
+ * import { summarizeStylized } from "./summary.ts";
+ * const [copy] = summarizeStylized([{
+ *   image: "crab/a.jpg", style: "copy", ratio: null, steps: 0, best_step: null,
+ *   mean_abs_change: 0.4, ssim: 0.99, style_loss_ratio: null, final_content_loss: null, identical: false,
+ * }]);
+ * console.log(copy.n, copy.mean_abs_change.mean); // 1 0.4
+ * ```
+ */
+export function summarizeStylized(records: readonly StylizedRecord[]): StylizedSummary[] {
+  const out: StylizedSummary[] = [];
+  for (const style of STYLE_GROUPS) {
+    if (style === "none") continue;
+    const g = records.filter((r) => r.style === style);
+    if (g.length === 0) continue;
+    const distinct = (v: number[]) => [...new Set(v)].sort((a, b) => a - b);
+    out.push({
+      style,
+      n: g.length,
+      mean_abs_change: meanStd(present(g.map((r) => r.mean_abs_change))),
+      ssim: meanStd(present(g.map((r) => r.ssim))),
+      style_loss_ratio: meanStd(present(g.map((r) => r.style_loss_ratio))),
+      best_step: meanStd(present(g.map((r) => r.best_step))),
+      final_content_loss: meanStd(present(g.map((r) => r.final_content_loss))),
+      identical: g.filter((r) => r.identical).length,
+      ratios: distinct(present(g.map((r) => r.ratio))),
+      steps: distinct(present(g.map((r) => r.steps))),
+    });
+  }
+  return out;
+}
+
+/** Whether the stylized groups are measurably ordered light < medium < heavy in one measure. */
+export interface StrengthOrder {
+  /** "mean_abs_change" or "1 - ssim". */
+  measure: "mean_abs_change" | "1 - ssim";
+  /** Group means of the measure (NaN where a group has no records). */
+  means: Record<StyledGroup, number>;
+  /** True when all three groups have records. */
+  complete: boolean;
+  /**
+   * True when complete and each step (light to medium, medium to heavy)
+   * raises the mean by more than 1.96 standard errors of the difference
+   * (Welch; a group of one record contributes no variance).
+   */
+  ordered: boolean;
+}
+
+/**
+ * Check the light < medium < heavy ordering in mean |change| and in mean 1 - SSIM.
+ *
+ * @example
+ * ```ts
+ * import { strengthOrder, summarizeStylized } from "./summary.ts";
+ * const [byChange] = strengthOrder(summarizeStylized([]));
+ * console.log(byChange.complete); // false
+ * ```
+ */
+export function strengthOrder(
+  summaries: readonly StylizedSummary[],
+): [StrengthOrder, StrengthOrder] {
+  const check = (measure: StrengthOrder["measure"]): StrengthOrder => {
+    const stat = (g: StyledGroup): MeanStd | undefined => {
+      const s = summaries.find((x) => x.style === g);
+      if (!s) return undefined;
+      // 1 - ssim has the mean 1 - mean(ssim) and the same sd.
+      return measure === "mean_abs_change"
+        ? s.mean_abs_change
+        : { mean: 1 - s.ssim.mean, std: s.ssim.std, n: s.ssim.n };
+    };
+    const stats = STYLED_GROUPS.map(stat);
+    const means = Object.fromEntries(
+      STYLED_GROUPS.map((g, i) => [g, stats[i] && stats[i].n > 0 ? stats[i].mean : NaN]),
+    ) as Record<StyledGroup, number>;
+    const complete = stats.every((s) => s !== undefined && s.n > 0);
+    let ordered = complete;
+    for (let i = 1; complete && i < stats.length; i++) {
+      const a = stats[i - 1]!, b = stats[i]!;
+      const se = Math.sqrt(a.std ** 2 / a.n + b.std ** 2 / b.n);
+      if (!(b.mean - a.mean > 1.96 * se)) ordered = false;
+    }
+    return { measure, means, complete, ordered };
+  };
+  return [check("mean_abs_change"), check("1 - ssim")];
 }

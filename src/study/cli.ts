@@ -30,7 +30,12 @@ import { runStudy } from "./run.ts";
 /** The options table as text. */
 export function studyHelp(): string {
   const rows: Array<[string, string]> = [
-    ["--preset full|quick|smoke", "protocol size (default quick); flags below override it"],
+    [
+      "--preset full|cpu|quick|smoke",
+      "protocol size (default quick); flags below override it",
+    ],
+    ["--draws N", "N seeded random training draws per class (may overlap) [quick: 3]"],
+    ["--subsets N", "N disjoint training subsets per class instead (the plan's; full: 3)"],
     ...Object.entries(STUDY_FLAGS).map(([flag, f]) => {
       const q = STUDY_PRESETS.quick as unknown as Record<string, unknown>;
       const d = q[f.key] !== undefined
@@ -62,6 +67,8 @@ export async function studyMain(args: string[]): Promise<void> {
     preset: { type: "string" },
     classifier: { type: "string" },
     shard: { type: "string" },
+    draws: { type: "string" },
+    subsets: { type: "string" },
     help: { type: "boolean" },
   };
   for (const k of Object.keys(STUDY_FLAGS)) options[k] = { type: "string" };
@@ -77,6 +84,16 @@ export async function studyMain(args: string[]): Promise<void> {
     const raw = values[flag];
     if (typeof raw === "string") {
       (overrides as Record<string, unknown>)[f.key] = parseFlagValue(flag, f.kind, raw);
+    }
+  }
+  if (typeof values.draws === "string" && typeof values.subsets === "string") {
+    throw new UserError("--draws and --subsets: give one of them, not both");
+  }
+  for (const mode of ["draws", "subsets"] as const) {
+    const raw = values[mode];
+    if (typeof raw === "string") {
+      overrides.sampling = mode;
+      overrides.samples = parseFlagValue(mode, "int", raw) as number;
     }
   }
   const classifier = values.classifier as string | undefined;
@@ -113,9 +130,9 @@ export async function studyMain(args: string[]): Promise<void> {
   console.error(
     `study: preset ${config.preset}, ${
       config.classes.join("/")
-    }, ${config.subsets} subsets x ${config.trainPerClass} per class, ${config.iterations} stylization iterations at ${config.stylizeSize}px, classifiers ${
+    }, ${config.samples} ${config.sampling} x ${config.trainPerClass} per class, ${config.iterations} ${config.optimizer} steps at ${config.stylizeSize}px (style ${config.styleSize}px), classifiers ${
       config.classifiers.join("+")
-    }`,
+    }, ${config.workers} worker(s)`,
   );
   const outcome = await runStudy(config, { shard });
   if (outcome.resultsPath) {

@@ -3,32 +3,39 @@
  * flag given overrides it; the preset name and every resolved value are
  * recorded in results.json.
  *
- * - `full`: the research plan's protocol (paper layers and ratios, 1000
- *   iterations, 3 subsets of 10, both classifiers, 224 px); for a GPU server.
- * - `quick`: real data on a 2-core CPU in about 20 minutes: offline layer
- *   profile, small images, few iterations, transfer classifier.
- * - `smoke`: a couple of minutes on a 2-core CPU; used by tests and CI.
+ * - `full`: the research plan's protocol (paper layers and ratios, 1000 Adam
+ *   steps, 3 disjoint subsets of 10, both classifiers, 224 px); for a GPU
+ *   server. Also reports the `copy` baseline and draw-level statistics over
+ *   its 3 subsets.
+ * - `cpu`: the answer a 2-core CPU can afford (offline layer profile, 64 px,
+ *   10+ random training draws, both classifiers); see the README's result.
+ * - `quick`: a fast pipeline check on real data (a few minutes); its
+ *   stylization is too weak to answer the question, and its report says so.
+ * - `smoke`: about two minutes on a 2-core CPU; used by tests and CI.
  *
  * @example
  * ```ts
  * import { resolveStudyConfig } from "./config.ts";
  * const c = resolveStudyConfig({ preset: "smoke" });
- * console.log(c.subsets, c.iterations);
+ * console.log(c.sampling, c.samples, c.iterations);
  * ```
  * @module
  */
 import { UserError } from "../util/errors.ts";
-import { PROFILES } from "../style/options.ts";
-import { DEFAULT_ADAM } from "../style/options.ts";
+import { DEFAULT_ADAM, DEFAULT_LBFGS, PROFILES } from "../style/options.ts";
+import type { LbfgsConfig } from "../style/lbfgs.ts";
 import type { ClassifierKind } from "./types.ts";
 
 /** Every resolved knob of a study run. */
 export interface StudyConfig {
-  preset: PresetName;
+  preset: StudyPresetName;
   data: string;
   classes: string[];
   trainPerClass: number;
-  subsets: number;
+  /** `draws`: independent random training draws (may overlap); `subsets`: the plan's disjoint subsets. */
+  sampling: "draws" | "subsets";
+  /** Number of draws or subsets. */
+  samples: number;
   seed: number;
   style: string;
   weights: string;
@@ -37,10 +44,16 @@ export interface StudyConfig {
   styleLayers: string[];
   ratios: { light: number; medium: number; heavy: number };
   iterations: number;
-  /** Side of the square the training images are stylized at. */
+  /** Side of the square every image (originals, copies, test images) is decoded at before resampling to `imageSize`. */
   stylizeSize: number;
+  /** Long side of the style image, pixels (at least `stylizeSize`, so its Grams see more positions). */
+  styleSize: number;
   stylizeBatch: number;
+  optimizer: "adam" | "lbfgs";
   adam: { learningRate: number; beta1: number; beta2: number; epsilon: number };
+  lbfgs: LbfgsConfig;
+  /** Worker processes for stylization and classifier training. */
+  workers: number;
   classifiers: ClassifierKind[];
   /** Side of the square classifier input. */
   imageSize: number;
@@ -55,55 +68,77 @@ export interface StudyConfig {
   cache: string;
 }
 
-/** Preset names. */
-export type PresetName = "full" | "quick" | "smoke";
+/** Study preset names (not to be confused with the style strengths light/medium/heavy). */
+export type StudyPresetName = "full" | "cpu" | "quick" | "smoke";
 
 type PresetValues = Omit<
   StudyConfig,
-  "preset" | "data" | "style" | "weights" | "out" | "cache" | "backend" | "kernels"
+  "preset" | "data" | "style" | "weights" | "out" | "cache" | "backend" | "kernels" | "workers"
 >;
 
 const BASE = {
   classes: ["butterfly", "crab", "scorpion"],
   trainPerClass: 10,
-  subsets: 3,
+  sampling: "draws" as const,
+  samples: 10,
   seed: 0,
-  stylizeBatch: 4,
+  stylizeBatch: 1,
+  optimizer: "adam" as const,
   adam: { ...DEFAULT_ADAM },
+  lbfgs: { ...DEFAULT_LBFGS },
   augmentCount: 4,
   augmentSeed: 20240,
   bootstrapIterations: 10000,
 };
 
 /** The presets' values. */
-export const STUDY_PRESETS: Record<PresetName, PresetValues> = {
+export const STUDY_PRESETS: Record<StudyPresetName, PresetValues> = {
   full: {
     ...BASE,
+    sampling: "subsets",
+    samples: 3,
     profile: "paper",
     contentLayer: PROFILES.paper.contentLayer,
     styleLayers: PROFILES.paper.styleLayers,
     ratios: { ...PROFILES.paper.presets },
     iterations: 1000,
     stylizeSize: 224,
+    styleSize: 448,
     stylizeBatch: 8,
     classifiers: ["transfer", "cnn"],
     imageSize: 224,
     transferSteps: 300,
     cnnSteps: 500,
   },
+  cpu: {
+    ...BASE,
+    samples: 10,
+    profile: "offline",
+    contentLayer: PROFILES.offline.contentLayer,
+    styleLayers: PROFILES.offline.styleLayers,
+    ratios: { ...PROFILES.offline.presets },
+    iterations: 40,
+    stylizeSize: 64,
+    styleSize: 128,
+    classifiers: ["transfer", "cnn"],
+    imageSize: 64,
+    transferSteps: 300,
+    cnnSteps: 150,
+  },
   quick: {
     ...BASE,
+    samples: 3,
     profile: "offline",
     contentLayer: PROFILES.offline.contentLayer,
     styleLayers: PROFILES.offline.styleLayers,
     ratios: { ...PROFILES.offline.presets },
     iterations: 16,
-    stylizeSize: 32,
-    stylizeBatch: 8,
+    stylizeSize: 48,
+    styleSize: 96,
     classifiers: ["transfer"],
-    imageSize: 64,
+    imageSize: 48,
     transferSteps: 300,
-    cnnSteps: 300,
+    cnnSteps: 100,
   },
   smoke: {
     ...BASE,
@@ -112,13 +147,14 @@ export const STUDY_PRESETS: Record<PresetName, PresetValues> = {
     styleLayers: PROFILES.offline.styleLayers,
     ratios: { ...PROFILES.offline.presets },
     trainPerClass: 4,
-    subsets: 2,
-    iterations: 8,
+    samples: 3,
+    iterations: 6,
     stylizeSize: 32,
+    styleSize: 64,
     classifiers: ["transfer"],
-    imageSize: 48,
+    imageSize: 32,
     transferSteps: 200,
-    cnnSteps: 100,
+    cnnSteps: 60,
     augmentCount: 2,
     bootstrapIterations: 1000,
   },
@@ -140,7 +176,6 @@ export const STUDY_FLAGS: Record<
     kind: "int",
     help: "training originals per class and subset",
   },
-  subsets: { key: "subsets", kind: "int", help: "disjoint training subsets per class" },
   seed: { key: "seed", kind: "int", help: "seed of the split and every other random choice" },
   style: { key: "style", kind: "string", help: "style image" },
   weights: { key: "weights", kind: "string", help: "VGG19 weights (tfjs dir or Keras .h5)" },
@@ -153,7 +188,18 @@ export const STUDY_FLAGS: Record<
     kind: "int",
     help: "side of the square images are stylized at",
   },
+  "style-size": {
+    key: "styleSize",
+    kind: "int",
+    help: "long side of the style image, pixels (>= --stylize-size)",
+  },
   batch: { key: "stylizeBatch", kind: "int", help: "images per stylization batch" },
+  optimizer: { key: "optimizer", kind: "string", help: "stylization optimiser: adam | lbfgs" },
+  workers: {
+    key: "workers",
+    kind: "int",
+    help: "worker processes for stylization and training (default: the number of cores)",
+  },
   "image-size": { key: "imageSize", kind: "int", help: "side of the square classifier input" },
   "transfer-steps": { key: "transferSteps", kind: "int", help: "Adam steps of the transfer head" },
   "cnn-steps": { key: "cnnSteps", kind: "int", help: "Adam steps of the CNN" },
@@ -187,7 +233,7 @@ export function resolveStudyConfig(
   overrides: Partial<Omit<StudyConfig, "preset">> & { preset?: string },
   defaults: { data?: string; style?: string; weights?: string; cache?: string } = {},
 ): StudyConfig {
-  const preset = (overrides.preset ?? "quick") as PresetName;
+  const preset = (overrides.preset ?? "quick") as StudyPresetName;
   if (!(preset in STUDY_PRESETS)) {
     throw new UserError(
       `--preset: unknown preset '${preset}' (known: ${Object.keys(STUDY_PRESETS).join(", ")})`,
@@ -214,6 +260,7 @@ export function resolveStudyConfig(
     cache: defaults.cache ?? "",
     backend: "auto",
     kernels: "auto",
+    workers: Math.max(1, navigator.hardwareConcurrency || 1),
     out: "out/study",
     ...stripUndefined(overrides),
     preset,
@@ -222,9 +269,11 @@ export function resolveStudyConfig(
   for (
     const k of [
       "trainPerClass",
-      "subsets",
+      "samples",
       "iterations",
       "stylizeSize",
+      "styleSize",
+      "workers",
       "stylizeBatch",
       "imageSize",
       "transferSteps",
@@ -236,6 +285,26 @@ export function resolveStudyConfig(
       throw new UserError(`--${flagOf(k)}: expected a positive integer, got ${config[k]}`);
     }
   }
+  if (!["adam", "lbfgs"].includes(config.optimizer)) {
+    throw new UserError(`--optimizer: expected adam or lbfgs, got '${config.optimizer}'`);
+  }
+  if (config.styleSize < config.stylizeSize) {
+    throw new UserError(
+      `--style-size: ${config.styleSize} is below --stylize-size ${config.stylizeSize}; the style image's Grams need at least as many positions as the content's`,
+    );
+  }
+  if (config.imageSize > config.stylizeSize) {
+    throw new UserError(
+      `--image-size: ${config.imageSize} is above --stylize-size ${config.stylizeSize}; copies would be enlarged (blurred) relative to nothing sharper`,
+    );
+  }
+  if (config.classes.length < 2) {
+    throw new UserError(
+      `--classes: a classifier needs at least 2 classes, got ${config.classes.length} (${
+        config.classes.join(",")
+      })`,
+    );
+  }
   if (!(Number.isInteger(config.augmentCount) && config.augmentCount >= 0)) {
     throw new UserError(`--augment-count: expected an integer >= 0, got ${config.augmentCount}`);
   }
@@ -243,6 +312,7 @@ export function resolveStudyConfig(
 }
 
 function flagOf(key: keyof StudyConfig): string {
+  if (key === "samples") return "draws/--subsets";
   return Object.entries(STUDY_FLAGS).find(([, f]) => f.key === key)?.[0] ?? key;
 }
 

@@ -10,7 +10,8 @@
  * import { listClasses } from "./dataset.ts";
  * const images = await listClasses("../shared/data/caltech101", ["crab"], {
  *   trainPerClass: 10,
- *   subsets: 3,
+ *   mode: "subsets",
+ *   count: 3,
  * });
  * console.log(images.crab[0]); // crab/image_0001.jpg
  * ```
@@ -18,6 +19,7 @@
  */
 import { join } from "node:path";
 import { UserError } from "../util/errors.ts";
+import { imagesNeeded } from "./split.ts";
 
 /** The subdirectory name of the official archive. */
 export const CALTECH_SUBDIR = "101_ObjectCategories";
@@ -66,10 +68,18 @@ export async function availableClasses(dataDir: string): Promise<string[]> {
   return names.sort();
 }
 
-/** What each class must supply: `subsets` disjoint training sets plus a test image. */
+/** What each class must supply: `count` random draws (or disjoint subsets) of `trainPerClass`, plus a test image. */
 export interface ClassRequirement {
   trainPerClass: number;
-  subsets: number;
+  mode: "draws" | "subsets";
+  count: number;
+}
+
+/** The requirement in words, for error messages. */
+export function describeRequirement(need: ClassRequirement): string {
+  return need.mode === "draws"
+    ? `${need.count} draws of ${need.trainPerClass} training images plus one test image`
+    : `${need.count} disjoint subsets of ${need.trainPerClass} training images plus one test image`;
 }
 
 /**
@@ -91,7 +101,7 @@ export async function listClasses(
 ): Promise<Record<string, string[]>> {
   const sub = await classRoot(dataDir);
   const available = await availableClasses(dataDir);
-  const required = need ? need.trainPerClass * need.subsets + 1 : 1;
+  const required = need ? imagesNeeded(need.mode, need.count, need.trainPerClass) : 1;
   const out: Record<string, string[]> = {};
   for (const name of classes) {
     if (Object.hasOwn(out, name)) throw new UserError(`class '${name}' is listed twice`);
@@ -108,9 +118,7 @@ export async function listClasses(
     }
     images.sort();
     if (images.length < required) {
-      const why = need
-        ? `${need.subsets} subsets of ${need.trainPerClass} training images plus one test image`
-        : "at least one image";
+      const why = need ? describeRequirement(need) : "at least one image";
       throw new UserError(
         `class '${name}' has ${images.length} images; ${why} need ${required}`,
       );

@@ -88,3 +88,77 @@ export function makeSubsets(
   }
   return result;
 }
+
+/** How to draw the training sets. */
+export interface DrawOptions {
+  trainPerClass: number;
+  draws: number;
+  seed: number;
+}
+
+/**
+ * `draws` independent seeded random training draws of `trainPerClass` images
+ * per class. Draws may overlap (each is drawn from the whole class); draw d's
+ * test set is every image of the class not in draw d's training set. Draw d
+ * of class c depends only on the seed, d, c and the class's images, so adding
+ * draws or classes never changes an existing draw. Returned in the
+ * {@link Subset} shape (index = draw).
+ *
+ * @example
+ * ```ts
+ * import { makeDraws } from "./split.ts";
+ * const images = { a: ["a1", "a2", "a3", "a4"] };
+ * const draws = makeDraws(images, { trainPerClass: 2, draws: 3, seed: 7 });
+ * console.log(draws.length, draws[0].train.a.length, draws[0].test.a.length); // 3 2 2
+ * ```
+ */
+export function makeDraws(
+  imagesPerClass: Record<string, readonly string[]>,
+  options: DrawOptions,
+): Subset[] {
+  const { trainPerClass, draws, seed } = options;
+  if (!Number.isInteger(trainPerClass) || trainPerClass < 1) {
+    throw new UserError(`--train-per-class: expected a positive integer, got ${trainPerClass}`);
+  }
+  if (!Number.isInteger(draws) || draws < 1) {
+    throw new UserError(`--draws: expected a positive integer, got ${draws}`);
+  }
+  if (!Number.isSafeInteger(seed)) throw new UserError(`--seed: expected an integer, got ${seed}`);
+  const result: Subset[] = Array.from({ length: draws }, (_, index) => ({
+    index,
+    train: {},
+    test: {},
+  }));
+  for (const [name, images] of Object.entries(imagesPerClass)) {
+    if (new Set(images).size !== images.length) {
+      throw new Error(`class ${name}: duplicate image ids`);
+    }
+    if (images.length < trainPerClass + 1) {
+      throw new UserError(
+        `class ${name} has ${images.length} images; a draw of ${trainPerClass} training images ` +
+          `plus one test image needs ${trainPerClass + 1}`,
+      );
+    }
+    for (let d = 0; d < draws; d++) {
+      const order = shuffled(images, mulberry32(hash32(`${seed}:draw:${d}:${name}`)));
+      const chosen = new Set(order.slice(0, trainPerClass));
+      result[d].train[name] = images.filter((x) => chosen.has(x));
+      result[d].test[name] = images.filter((x) => !chosen.has(x));
+    }
+  }
+  return result;
+}
+
+/**
+ * Images a sampling needs per class: `trainPerClass + 1` for draws,
+ * `trainPerClass * count + 1` for disjoint subsets.
+ *
+ * @example
+ * ```ts
+ * import { imagesNeeded } from "./split.ts";
+ * console.log(imagesNeeded("subsets", 3, 10), imagesNeeded("draws", 20, 10)); // 31 11
+ * ```
+ */
+export function imagesNeeded(mode: "draws" | "subsets", count: number, trainPerClass: number) {
+  return mode === "draws" ? trainPerClass + 1 : trainPerClass * count + 1;
+}

@@ -23,10 +23,13 @@ import { layersUpTo } from "../vgg/layers.ts";
 import { loadVggWeights } from "../vgg/weights.ts";
 import { Vgg19 } from "../vgg/model.ts";
 import { defaultWeightsPath } from "../vgg/download.ts";
-import { NonFiniteLossError } from "./engine.ts";
+import { type LossValues, NonFiniteLossError } from "./engine.ts";
+import { defaultWorkerCount, StylePool, type StyleSettings, type StyleTask } from "./pool.ts";
 import { stylizeBatch } from "./run.ts";
 import {
   DEFAULT_ADAM,
+  DEFAULT_LBFGS,
+  OPTIMIZER_NAMES,
   PRESET_NAMES,
   type PresetName,
   profileByName,
@@ -34,7 +37,7 @@ import {
 } from "./options.ts";
 import { runMain, UserError } from "../util/errors.ts";
 import { optionsTable, parseFlags } from "../util/cli.ts";
-import { selectKernelsByName } from "../ops.ts";
+import { KERNEL_CHOICES, selectKernelsByName } from "../ops.ts";
 import { tempSibling } from "../util/fs.ts";
 import { defaultStylePath } from "../util/assets.ts";
 import { Progress } from "../util/progress.ts";
@@ -123,6 +126,24 @@ export const STYLIZE_OPTIONS: Record<string, Opt> = {
     default: String(DEFAULT_ADAM.epsilon),
     help: "Adam epsilon",
   },
+  optimizer: {
+    type: "string",
+    value: "NAME",
+    default: "adam",
+    help: "pixel optimiser: adam | lbfgs (projected L-BFGS, Armijo backtracking)",
+  },
+  "lbfgs-history": {
+    type: "string",
+    value: "N",
+    default: String(DEFAULT_LBFGS.history),
+    help: "L-BFGS curvature pairs kept per image",
+  },
+  "lbfgs-backtracks": {
+    type: "string",
+    value: "N",
+    default: String(DEFAULT_LBFGS.maxBacktracks),
+    help: "L-BFGS most step halvings per line search",
+  },
   backend: { type: "string", value: "NAME", default: "auto", help: "auto | webgpu | wasm | cpu" },
   kernels: {
     type: "string",
@@ -150,6 +171,13 @@ export const STYLIZE_OPTIONS: Record<string, Opt> = {
     value: "N",
     default: "1",
     help: "images optimised together (same size after resizing)",
+  },
+  workers: {
+    type: "string",
+    value: "N",
+    help: "directory mode: batches run on N workers, one tfjs backend each, one batch at a time " +
+      "per worker (default: one per core, 1 on webgpu; 1 still uses one worker; one file runs " +
+      "in this process)",
   },
   help: { type: "boolean", help: "print this table" },
 };
@@ -213,6 +241,22 @@ export async function stylizeMain(args: string[]): Promise<void> {
     beta2: numberFlag("beta2", str("beta2"), (n) => n >= 0 && n < 1, "a number in [0, 1)")!,
     epsilon: numberFlag("epsilon", str("epsilon"), (n) => n > 0, "a positive number")!,
   };
+  const optimizer = str("optimizer")! as "adam" | "lbfgs";
+  if (!OPTIMIZER_NAMES.includes(optimizer)) {
+    throw new UserError(
+      `--optimizer: unknown optimizer '${optimizer}' (known: ${OPTIMIZER_NAMES.join(", ")})`,
+    );
+  }
+  const lbfgs = {
+    ...DEFAULT_LBFGS,
+    history: numberFlag("lbfgs-history", str("lbfgs-history"), positiveInt, "a positive integer")!,
+    maxBacktracks: numberFlag(
+      "lbfgs-backtracks",
+      str("lbfgs-backtracks"),
+      (n) => Number.isInteger(n) && n >= 0,
+      "an integer >= 0",
+    )!,
+  };
   const profile = profileByName(str("profile")!);
   const preset = str("preset")!;
   if (!PRESET_NAMES.includes(preset as PresetName)) {
@@ -262,18 +306,30 @@ export async function stylizeMain(args: string[]): Promise<void> {
   }
   const outPathOf = (p: string) => outIsDir ? join(out, `${basename(p, extname(p))}.png`) : out;
 
+  const kernelsFlag = str("kernels")!;
+  if (!KERNEL_CHOICES.includes(kernelsFlag)) {
+    throw new UserError(
+      `--kernels: unknown kernel set '${kernelsFlag}' (known: ${KERNEL_CHOICES.join(", ")})`,
+    );
+  }
+  const workersFlag = numberFlag("workers", str("workers"), positiveInt, "a positive integer");
+
   // Weights before images: a missing layer stops the run before any work.
   const weights = await loadVggWeights(weightsPath, allSpecs);
-  const info = await initBackend(backendChoice);
-  console.error(info.line);
-  const kernels = await selectKernelsByName(str("kernels")!, info.name);
-  console.error(`kernels: ${kernels}`);
+  // A directory runs on the worker pool, each worker with its own backend; one file runs here.
+  const info = outIsDir ? null : await initBackend(backendChoice);
+  if (info) {
+    console.error(info.line);
+    const kernels = await selectKernelsByName(kernelsFlag, info.name);
+    console.error(`kernels: ${kernels}`);
+  }
   const { alpha, beta } = resolveWeights(ratio);
   console.error(
     `layers: content ${contentLayer}, style ${
       styleLayers.join(", ")
     }; ratio ${ratio} (alpha ${alpha}, beta ${beta})`,
   );
+  const settings: StyleSettings = { alpha, beta, adam, optimizer, lbfgs };
 
   const styleBytes = await Deno.readFile(stylePath).catch((e) => {
     throw new UserError(`--style: cannot read ${stylePath} (${e.message})`);
@@ -288,8 +344,6 @@ export async function stylizeMain(args: string[]): Promise<void> {
   }
 
   const initImage = initFlag === "content" || initFlag === "random" ? null : initFlag;
-
-  const vgg = Vgg19.create(weights, allSpecs);
   const logTmp = str("log") ? tempSibling(str("log")!) : null;
   const log = logTmp
     ? await Deno.open(logTmp, { write: true, create: true, truncate: true })
@@ -306,91 +360,70 @@ export async function stylizeMain(args: string[]): Promise<void> {
     for (let i = 0; i < g.length; i += batch) batches.push(g.slice(i, i + batch));
   }
   const progress = new Progress("stylize", batches.length * (iterations + 1), "it");
-  const written: string[] = [];
-  try {
-    for (const group of batches) {
-      const { width, height } = group[0].img;
-      const longSide = Math.max(width, height);
-      const styleSized = await decodeImage(styleBytes, stylePath, { longSide });
-      const initT = initImage
-        ? tf.tensor4d((await loadImage(initImage, { exact: { width, height } })).data, [
-          1,
-          height,
-          width,
-          3,
-        ])
-        : null;
-      const t0 = performance.now();
-      let result;
-      try {
-        result = await stylizeBatch(
-          vgg,
-          group.map((g) => g.img),
-          styleSized,
-          {
-            contentLayer,
-            styleLayers,
-            alpha,
-            beta,
-            adam,
-            init: initT ?? (initFlag as "content" | "random"),
-            seed,
-          },
-          {
-            iterations,
-            onIteration: async (it, losses) => {
-              const itPerS = it / ((performance.now() - t0) / 1000);
-              progress.tick(
-                1,
-                `${group.length} img ${width}x${height} total ${
-                  losses[0].total_loss.toExponential(3)
-                }`,
-              );
-              if (log) {
-                const lines = losses.map((l, i) =>
-                  JSON.stringify({
-                    iteration: it,
-                    ...l,
-                    image: group[i].path,
-                    it_per_s: it > 0 ? itPerS : null,
-                  }) + "\n"
-                ).join("");
-                await log.write(enc.encode(lines));
-              }
-            },
-            snapshot: saveEvery
-              ? {
-                every: saveEvery,
-                save: async (it, imgs) => {
-                  for (let i = 0; i < imgs.length; i++) {
-                    const p = outPathOf(group[i].path).replace(
-                      /\.png$/i,
-                      `_iter${String(it).padStart(4, "0")}.png`,
-                    );
-                    await savePng(p, imgs[i]);
-                  }
-                },
-              }
-              : undefined,
-          },
-        );
-      } catch (e) {
-        if (e instanceof NonFiniteLossError) {
-          throw new UserError(`${e.message}; lower --lr or change --ratio`);
-        }
-        throw e;
-      } finally {
-        initT?.dispose();
-      }
-      for (let i = 0; i < group.length; i++) {
-        const p = outPathOf(group[i].path);
-        await savePng(p, result.images[i]);
-        written.push(p);
-      }
-      const secs = (performance.now() - t0) / 1000;
-      progress.note(
-        `${group.length} image(s) ${width}x${height}: ${(iterations / secs).toFixed(2)} it/s`,
+  // Per batch, the paths written (kept in batch order for the summary).
+  const writtenBy: string[][] = batches.map(() => []);
+
+  /** One evaluated iteration of `group`: the progress bar and the loss log. */
+  const onIteration = async (
+    group: typeof images,
+    it: number,
+    losses: LossValues[],
+    seconds: number,
+  ) => {
+    const { width, height } = group[0].img;
+    progress.tick(
+      1,
+      `${group.length} img ${width}x${height} total ${losses[0].total_loss.toExponential(3)}`,
+    );
+    if (log) {
+      const itPerS = it / seconds;
+      const lines = losses.map((l, i) =>
+        JSON.stringify({
+          iteration: it,
+          ...l,
+          image: group[i].path,
+          it_per_s: it > 0 ? itPerS : null,
+        }) + "\n"
+      ).join("");
+      await log.write(enc.encode(lines));
+    }
+  };
+  const saveSnapshot = async (group: typeof images, it: number, imgs: RgbImage[]) => {
+    for (let i = 0; i < imgs.length; i++) {
+      const p = outPathOf(group[i].path).replace(
+        /\.png$/i,
+        `_iter${String(it).padStart(4, "0")}.png`,
       );
+      await savePng(p, imgs[i]);
+    }
+  };
+  const saveResult = async (b: number, imgs: RgbImage[], seconds: number) => {
+    const group = batches[b];
+    const { width, height } = group[0].img;
+    for (let i = 0; i < group.length; i++) {
+      const p = outPathOf(group[i].path);
+      await savePng(p, imgs[i]);
+      writtenBy[b].push(p);
+    }
+    progress.note(
+      `${group.length} image(s) ${width}x${height}: ${(iterations / seconds).toFixed(2)} it/s`,
+    );
+  };
+  const initOf = async (width: number, height: number) =>
+    initImage ? await loadImage(initImage, { exact: { width, height } }) : null;
+
+  try {
+    try {
+      if (outIsDir) {
+        await stylizeOnPool();
+      } else {
+        await stylizeHere();
+      }
+    } catch (e) {
+      if (e instanceof NonFiniteLossError) {
+        throw new UserError(`${e.message}; lower --lr or change --ratio`);
+      }
+      throw e;
     }
     progress.done();
     if (log && logTmp) {
@@ -404,14 +437,111 @@ export async function stylizeMain(args: string[]): Promise<void> {
       await Deno.remove(logTmp).catch(() => {});
     }
     throw e;
-  } finally {
-    vgg.dispose();
   }
+  const written = writtenBy.flat();
   console.error(
     `wrote ${written.length} image(s): ${written.slice(0, 5).join(", ")}${
       written.length > 5 ? ", ..." : ""
     }`,
   );
+
+  /** Every batch in this process, one after the other (one file, or no pool). */
+  async function stylizeHere(): Promise<void> {
+    const vgg = Vgg19.create(weights, allSpecs);
+    try {
+      for (const [b, group] of batches.entries()) {
+        const { width, height } = group[0].img;
+        const longSide = Math.max(width, height);
+        const styleSized = await decodeImage(styleBytes, stylePath, { longSide });
+        const initRgb = await initOf(width, height);
+        const initT = initRgb ? tf.tensor4d(initRgb.data, [1, height, width, 3]) : null;
+        const t0 = performance.now();
+        let result;
+        try {
+          result = await stylizeBatch(
+            vgg,
+            group.map((g) => g.img),
+            styleSized,
+            {
+              ...settings,
+              contentLayer,
+              styleLayers,
+              init: initT ?? (initFlag as "content" | "random"),
+              seed,
+            },
+            {
+              iterations,
+              onIteration: (it, losses) =>
+                onIteration(group, it, losses, (performance.now() - t0) / 1000),
+              snapshot: saveEvery
+                ? { every: saveEvery, save: (it, imgs) => saveSnapshot(group, it, imgs) }
+                : undefined,
+            },
+          );
+        } finally {
+          initT?.dispose();
+        }
+        await saveResult(b, result.images, (performance.now() - t0) / 1000);
+      }
+    } finally {
+      vgg.dispose();
+    }
+  }
+
+  /** Every batch on a pool of workers (`--workers`), one batch per task, results as they finish. */
+  async function stylizeOnPool(): Promise<void> {
+    const workers = Math.min(
+      workersFlag ?? await defaultWorkerCount(backendChoice),
+      batches.length,
+    );
+    const pool = await StylePool.start({
+      workers,
+      backend: backendChoice,
+      kernels: kernelsFlag,
+      weights: weightsPath,
+      contentLayer,
+      styleLayers,
+    });
+    const styleBySide = new Map<number, RgbImage>();
+    // Built as the pool pulls them: the style at each batch's size, the --init image.
+    async function* tasks(): AsyncGenerator<StyleTask> {
+      for (const [b, group] of batches.entries()) {
+        const { width, height } = group[0].img;
+        const longSide = Math.max(width, height);
+        if (!styleBySide.has(longSide)) {
+          styleBySide.set(longSide, await decodeImage(styleBytes, stylePath, { longSide }));
+        }
+        yield {
+          id: String(b),
+          contents: group.map((g) => g.img),
+          settings,
+          iterations,
+          init: (await initOf(width, height)) ?? (initFlag as "content" | "random"),
+          seed,
+          style: styleBySide.get(longSide)!,
+          snapshotEvery: saveEvery,
+        };
+      }
+    }
+    const groupOf = (id: string) => batches[Number(id)];
+    try {
+      await pool.run(tasks(), (r) => saveResult(Number(r.id), r.images, r.seconds), {
+        onIteration: (t) => onIteration(groupOf(t.id), t.iteration, t.losses, t.seconds),
+        onSnapshot: (s) => saveSnapshot(groupOf(s.id), s.iteration, s.images),
+      });
+    } catch (e) {
+      // Name the images of the failed batch rather than its index.
+      const m = e instanceof Error ? /^job (\d+): /.exec(e.message) : null;
+      if (m && (e instanceof UserError || e instanceof NonFiniteLossError)) {
+        const names = groupOf(m[1]).map((g) => g.path).join(", ");
+        const msg = `${names}: ${e.message.slice(m[0].length)}`;
+        throw e instanceof UserError ? new UserError(msg) : new NonFiniteLossError(msg);
+      }
+      throw e;
+    } finally {
+      pool.close();
+    }
+  }
 }
 
 if (import.meta.main) await runMain(() => stylizeMain(Deno.args));

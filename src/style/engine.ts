@@ -1,8 +1,15 @@
 /**
- * The Gatys optimisation: Adam on the pixels of a batch of images, each
- * image with its own content target and loss, all sharing one style target.
- * One call to {@link GatysOptimizer.step} is one VGG forward and backward
- * pass over the whole batch.
+ * The Gatys optimisation: Adam or L-BFGS on the pixels of a batch of images,
+ * each image with its own content target and loss, all sharing one style
+ * target. With Adam, one call to {@link GatysOptimizer.step} is one VGG
+ * forward and backward pass over the whole batch; with L-BFGS
+ * (`optimizer: "lbfgs"`, see `./lbfgs.ts`) it is one iteration, which takes
+ * one evaluation or more (line-search backtracks): {@link GatysOptimizer.evaluations}
+ * counts them.
+ *
+ * The best image of a batch item is the lowest-loss iterate after at least
+ * one update (iteration >= 1): the starting image is evaluated and logged
+ * but never returned as the result.
  *
  * @example
  * ```ts
@@ -16,7 +23,8 @@
  *   adam: { learningRate: 5, beta1: 0.99, beta2: 0.999, epsilon: 0.1 }, init: "content", seed: 0,
  * });
  * const losses = await opt.step(); // losses at the current image, then one update
- * const result = opt.best(); // RGB [0,255] of the lowest-loss image seen, per batch item
+ * await opt.step(); // iteration 1's losses: from here on an image can be the best
+ * const result = opt.best(); // RGB [0,255] of the lowest-loss image after >= 1 update, per item
  * opt.dispose();
  * ```
  * @module
@@ -25,8 +33,33 @@ import { tf } from "../tf.ts";
 import { activeKernels, type AdamConfig, type AdamState } from "../ops.ts";
 import { deprocess, pixelBounds, preprocess, type Vgg19 } from "../vgg/model.ts";
 import { contentLoss, gram, styleLayerLoss } from "./losses.ts";
+import { Lbfgs, LBFGS_DEFAULTS, type LbfgsConfig } from "./lbfgs.ts";
 
-/** Everything that defines one optimisation. */
+/**
+ * The pixel optimisers.
+ *
+ * @example
+ * ```ts
+ * import type { OptimizerName } from "./engine.ts";
+ * const o: OptimizerName = "lbfgs";
+ * ```
+ */
+export type OptimizerName = "adam" | "lbfgs";
+
+/**
+ * Everything that defines one optimisation.
+ *
+ * @example
+ * ```ts
+ * import type { GatysConfig } from "./engine.ts";
+ * import { DEFAULT_ADAM, DEFAULT_LBFGS } from "./options.ts";
+ * const config: GatysConfig = {
+ *   contentLayer: "block3_conv4", styleLayers: ["block1_conv1"], alpha: 1e3, beta: 1,
+ *   adam: { ...DEFAULT_ADAM }, optimizer: "lbfgs", lbfgs: { ...DEFAULT_LBFGS, history: 5 },
+ *   init: "content", seed: 0,
+ * };
+ * ```
+ */
 export interface GatysConfig {
   contentLayer: string;
   styleLayers: string[];
@@ -34,28 +67,72 @@ export interface GatysConfig {
   alpha: number;
   /** Style weight. */
   beta: number;
+  /** Adam's settings (used when `optimizer` is "adam"). */
   adam: AdamConfig;
+  /** Which optimiser updates the pixels; default "adam". */
+  optimizer?: OptimizerName;
+  /** L-BFGS settings (used when `optimizer` is "lbfgs"); missing fields take `DEFAULT_LBFGS`. */
+  lbfgs?: Partial<LbfgsConfig>;
   /** Start from the content image, seeded uniform noise over the valid range, or a given RGB image. */
   init: "content" | "random" | tf.Tensor4D;
   seed: number;
 }
 
-/** The unweighted losses of one image at one iteration, and their weighted total. */
+/**
+ * The unweighted losses of one image at one iteration, and their weighted total.
+ *
+ * @example
+ * ```ts
+ * import type { LossValues } from "./engine.ts";
+ * const l: LossValues = { content_loss: 2, style_loss: 3, total_loss: 1e3 * 2 + 3 };
+ * ```
+ */
 export interface LossValues {
   content_loss: number;
   style_loss: number;
   total_loss: number;
 }
 
-/** Raised when a loss stops being a finite number. */
+/**
+ * Raised when a loss stops being a finite number.
+ *
+ * @example
+ * ```ts
+ * import { NonFiniteLossError } from "./engine.ts";
+ * const e = new NonFiniteLossError("loss is not finite");
+ * console.log(e instanceof Error); // true
+ * ```
+ */
 export class NonFiniteLossError extends Error {}
 
-/** Adam on the pixels of a batch, tracking the lowest-loss image of every batch item. */
+/**
+ * Adam or L-BFGS on the pixels of a batch, tracking the lowest-loss image of
+ * every batch item (among iterations >= 1).
+ *
+ * @example
+ * ```ts
+ * import { GatysOptimizer, type GatysConfig } from "./engine.ts";
+ * declare const vgg: import("../vgg/model.ts").Vgg19;
+ * declare const content: import("../tf.ts").tf.Tensor4D, style: import("../tf.ts").tf.Tensor4D;
+ * declare const config: GatysConfig;
+ * const opt = GatysOptimizer.create(vgg, content, style, { ...config, optimizer: "lbfgs" });
+ * for (let i = 0; i < 5; i++) await opt.step();
+ * await opt.evaluate();
+ * console.log(opt.bestSteps, opt.evaluations); // [5], 6 or more
+ * opt.dispose();
+ * ```
+ */
 export class GatysOptimizer {
   private x: tf.Tensor4D;
-  private adam: AdamState;
-  private bestX: tf.Tensor4D;
+  private adam: AdamState | null = null;
+  private lbfgs: Lbfgs | null = null;
+  /** L-BFGS only: per-image (content, style, total) at the current x, not yet reported. */
+  private pending: { values: Float32Array; evaluations: number } | null = null;
+  private lastParts: Float32Array | null = null;
+  private bestX: tf.Tensor4D | null = null;
   private bestLoss: number[];
+  private bestStep: (number | null)[];
+  private readonly boundsFlat: { lo: tf.Tensor1D; hi: tf.Tensor1D } | null = null;
   private readonly contentTarget: tf.Tensor4D;
   private readonly styleTargets: tf.Tensor2D[];
   private readonly bounds: { lo: tf.Tensor1D; hi: tf.Tensor1D };
@@ -64,6 +141,10 @@ export class GatysOptimizer {
   private parts: tf.Tensor2D | null = null;
   /** Update steps taken. */
   iteration = 0;
+  /** Objective evaluations (VGG passes over the batch) so far. */
+  evaluations = 0;
+  /** Cumulative evaluations behind the losses last returned by step() or evaluate(). */
+  reportedEvaluations = 0;
 
   private constructor(
     private readonly vgg: Vgg19,
@@ -106,9 +187,20 @@ export class GatysOptimizer {
         )
         : preprocess(init.shape[0] === b ? init : tf.tile(init, [b, 1, 1, 1]));
     }
-    this.adam = { m: tf.zerosLike(this.x), v: tf.zerosLike(this.x), t: 0 };
-    this.bestX = tf.clone(this.x);
+    const optimizer = config.optimizer ?? "adam";
+    if (optimizer !== "adam" && optimizer !== "lbfgs") {
+      throw new Error(`unknown optimizer '${optimizer}' (known: adam, lbfgs)`);
+    }
+    if (optimizer === "adam") {
+      this.adam = { m: tf.zerosLike(this.x), v: tf.zerosLike(this.x), t: 0 };
+    } else {
+      this.boundsFlat = {
+        lo: tf.tile(this.bounds.lo, [h * w]) as tf.Tensor1D,
+        hi: tf.tile(this.bounds.hi, [h * w]) as tf.Tensor1D,
+      };
+    }
     this.bestLoss = new Array(b).fill(Infinity);
+    this.bestStep = new Array(b).fill(null);
     this.valueAndGrad = tf.valueAndGrad((x: tf.Tensor4D) => this.objective(x)) as unknown as (
       x: tf.Tensor4D,
     ) => { value: tf.Scalar; grad: tf.Tensor4D };
@@ -140,12 +232,20 @@ export class GatysOptimizer {
     return tf.sum(total) as tf.Scalar;
   }
 
-  /** Read the kept per-image losses, check them, and remember the best image so far. */
-  private async record(x: tf.Tensor4D): Promise<LossValues[]> {
+  /** Read the kept per-image losses (then disposed). */
+  private async readParts(): Promise<Float32Array> {
     const parts = this.parts!;
     this.parts = null;
-    const values = await parts.data();
+    const values = await parts.data() as Float32Array;
     parts.dispose();
+    return values;
+  }
+
+  /**
+   * Check the losses of `x` (the iterate after `this.iteration` updates) and,
+   * from iteration 1 on, remember it where it is the best so far.
+   */
+  private record(x: tf.Tensor4D, values: Float32Array): LossValues[] {
     const b = this.bestLoss.length;
     const out: LossValues[] = [];
     const improved: boolean[] = [];
@@ -160,12 +260,16 @@ export class GatysOptimizer {
           `loss is not finite at iteration ${this.iteration} (image ${i}): ${JSON.stringify(v)}`,
         );
       }
-      improved.push(v.total_loss < this.bestLoss[i]);
-      if (improved[i]) this.bestLoss[i] = v.total_loss;
+      // The starting image (iteration 0) is never the result.
+      improved.push(this.iteration >= 1 && v.total_loss < this.bestLoss[i]);
+      if (improved[i]) {
+        this.bestLoss[i] = v.total_loss;
+        this.bestStep[i] = this.iteration;
+      }
       out.push(v);
     }
     if (improved.some(Boolean)) {
-      const prev = this.bestX;
+      const prev = this.bestX ?? x;
       this.bestX = tf.tidy(() =>
         tf.where(
           tf.tensor1d(improved, "bool").reshape([b, 1, 1, 1]).tile([1, ...x.shape.slice(1)]),
@@ -173,7 +277,7 @@ export class GatysOptimizer {
           prev,
         )
       ) as tf.Tensor4D;
-      prev.dispose();
+      if (prev !== x) prev.dispose();
     }
     return out;
   }
@@ -182,24 +286,44 @@ export class GatysOptimizer {
   async gradient(): Promise<{ losses: LossValues[]; grad: tf.Tensor4D }> {
     const { value, grad } = this.valueAndGrad(this.x);
     value.dispose();
+    this.evaluations++;
     try {
-      return { losses: await this.record(this.x), grad };
+      const losses = this.record(this.x, await this.readParts());
+      this.reportedEvaluations = this.evaluations;
+      return { losses, grad };
     } catch (e) {
       grad.dispose();
       throw e;
     }
   }
 
-  /** Losses of the current image (no update). */
+  /**
+   * Losses of the current image (no update). With Adam a forward pass only;
+   * with L-BFGS the losses (and gradient) the last iteration already computed,
+   * or a forward and backward pass before the first iteration, which the
+   * next {@link step} then reuses.
+   */
   async evaluate(): Promise<LossValues[]> {
-    tf.tidy(() => {
-      this.objective(this.x);
-    });
-    return await this.record(this.x);
+    if (this.adam) {
+      tf.tidy(() => {
+        this.objective(this.x);
+      });
+      this.evaluations++;
+      const losses = this.record(this.x, await this.readParts());
+      this.reportedEvaluations = this.evaluations;
+      return losses;
+    }
+    await this.startLbfgs();
+    this.reportedEvaluations = this.pending!.evaluations;
+    return this.record(this.x, this.pending!.values);
   }
 
-  /** Losses of the current image, then one Adam update (with the clip to valid pixels). */
+  /**
+   * Losses of the current image, then one update: an Adam step (with the clip
+   * to valid pixels), or an L-BFGS iteration (projected onto valid pixels).
+   */
   async step(): Promise<LossValues[]> {
+    if (!this.adam) return await this.stepLbfgs();
     const { losses, grad } = await this.gradient();
     const next = activeKernels().adamUpdate(
       this.x,
@@ -216,9 +340,77 @@ export class GatysOptimizer {
     return losses;
   }
 
-  /** The lowest-loss image seen so far per batch item, RGB in [0, 255]. Caller disposes. */
+  /** The L-BFGS objective on `[B, N]` rows: per-image totals and the gradient; keeps the parts. */
+  private lbfgsObjective = async (
+    x2: tf.Tensor2D,
+  ): Promise<{ values: number[]; grad: tf.Tensor2D }> => {
+    const x4 = tf.reshape(x2, this.x.shape) as tf.Tensor4D;
+    const { value, grad } = this.valueAndGrad(x4);
+    tf.dispose([value, x4]);
+    this.evaluations++;
+    const grad2 = tf.reshape(grad, x2.shape) as tf.Tensor2D;
+    grad.dispose();
+    let parts: Float32Array;
+    try {
+      parts = await this.readParts();
+    } catch (e) {
+      grad2.dispose();
+      throw e;
+    }
+    this.lastParts = parts;
+    const b = x2.shape[0];
+    return { values: Array.from(parts.subarray(2 * b, 3 * b)), grad: grad2 };
+  };
+
+  /** Create the L-BFGS state at the current x (one evaluation) unless it exists. */
+  private async startLbfgs(): Promise<void> {
+    if (this.lbfgs) return;
+    const [b, h, w, c] = this.x.shape;
+    const x2 = tf.reshape(this.x, [b, h * w * c]) as tf.Tensor2D;
+    try {
+      this.lbfgs = await Lbfgs.start(
+        this.lbfgsObjective,
+        x2,
+        { ...LBFGS_DEFAULTS, ...this.config.lbfgs },
+        this.boundsFlat!,
+      );
+    } finally {
+      x2.dispose();
+    }
+    const start = this.lbfgs.current(); // x projected onto the valid pixels
+    this.x.dispose();
+    this.x = tf.reshape(start, this.x.shape) as tf.Tensor4D;
+    start.dispose();
+    this.pending = { values: this.lastParts!, evaluations: this.evaluations };
+  }
+
+  /** Report the cached losses of x, then one L-BFGS iteration. */
+  private async stepLbfgs(): Promise<LossValues[]> {
+    await this.startLbfgs();
+    const losses = this.record(this.x, this.pending!.values);
+    this.reportedEvaluations = this.pending!.evaluations;
+    await this.lbfgs!.iterate();
+    const cur = this.lbfgs!.current();
+    this.x.dispose();
+    this.x = tf.reshape(cur, this.x.shape) as tf.Tensor4D;
+    cur.dispose();
+    this.pending = { values: this.lastParts!, evaluations: this.evaluations };
+    this.iteration++;
+    return losses;
+  }
+
+  /**
+   * The lowest-loss image per batch item among the iterates after at least
+   * one update, RGB in [0, 255]; before any update has been evaluated (e.g.
+   * zero iterations) the current image. Caller disposes.
+   */
   best(): tf.Tensor4D {
-    return deprocess(this.bestX);
+    return deprocess(this.bestX ?? this.x);
+  }
+
+  /** Per batch item, the iteration of {@link best}'s image; null where it is the current one. */
+  get bestSteps(): (number | null)[] {
+    return [...this.bestStep];
   }
 
   /** The current image, RGB in [0, 255]. Caller disposes. */
@@ -226,7 +418,7 @@ export class GatysOptimizer {
     return deprocess(this.x);
   }
 
-  /** Lowest total loss seen so far per batch item. */
+  /** Lowest total loss so far per batch item among iterations >= 1 (Infinity before any). */
   get bestLosses(): number[] {
     return [...this.bestLoss];
   }
@@ -235,14 +427,16 @@ export class GatysOptimizer {
   dispose(): void {
     tf.dispose([
       this.x,
-      this.adam.m,
-      this.adam.v,
-      this.bestX,
+      ...(this.adam ? [this.adam.m, this.adam.v] : []),
+      ...(this.bestX ? [this.bestX] : []),
+      ...(this.boundsFlat ? [this.boundsFlat.lo, this.boundsFlat.hi] : []),
       this.contentTarget,
       ...this.styleTargets,
       this.bounds.lo,
       this.bounds.hi,
     ]);
+    this.lbfgs?.dispose();
+    this.lbfgs = null;
     if (this.parts) this.parts.dispose();
   }
 }

@@ -21,13 +21,40 @@
  * @module
  */
 import { UserError } from "../util/errors.ts";
+import { LBFGS_DEFAULTS, type LbfgsConfig } from "./lbfgs.ts";
+import type { OptimizerName } from "./engine.ts";
 
-/** The three style strengths of the study. */
+/**
+ * The three style strengths of the study.
+ *
+ * @example
+ * ```ts
+ * import type { PresetName } from "./options.ts";
+ * const p: PresetName = "heavy";
+ * ```
+ */
 export type PresetName = "light" | "medium" | "heavy";
-/** All preset names, lightest first. */
+/**
+ * All preset names, lightest first.
+ *
+ * @example
+ * ```ts
+ * import { PRESET_NAMES } from "./options.ts";
+ * console.log(PRESET_NAMES[0]); // light
+ * ```
+ */
 export const PRESET_NAMES: readonly PresetName[] = ["light", "medium", "heavy"];
 
-/** A layer profile: which layers carry content and style, and the ratio of each preset. */
+/**
+ * A layer profile: which layers carry content and style, and the ratio of each preset.
+ *
+ * @example
+ * ```ts
+ * import type { LayerProfile } from "./options.ts";
+ * declare const p: LayerProfile;
+ * console.log(p.presets.medium);
+ * ```
+ */
 export interface LayerProfile {
   contentLayer: string;
   styleLayers: string[];
@@ -35,7 +62,15 @@ export interface LayerProfile {
   description: string;
 }
 
-/** The built-in profiles. */
+/**
+ * The built-in profiles.
+ *
+ * @example
+ * ```ts
+ * import { PROFILES } from "./options.ts";
+ * console.log(PROFILES.offline.styleLayers.length); // 3
+ * ```
+ */
 export const PROFILES: Record<"paper" | "offline", LayerProfile> = {
   paper: {
     contentLayer: "block5_conv2",
@@ -52,7 +87,15 @@ export const PROFILES: Record<"paper" | "offline", LayerProfile> = {
   },
 };
 
-/** A profile by name, or a UserError naming the flag. */
+/**
+ * A profile by name, or a UserError naming the flag.
+ *
+ * @example
+ * ```ts
+ * import { profileByName } from "./options.ts";
+ * console.log(profileByName("offline").contentLayer); // block3_conv4
+ * ```
+ */
 export function profileByName(name: string): LayerProfile {
   const p = (PROFILES as Record<string, LayerProfile>)[name];
   if (!p) {
@@ -63,10 +106,51 @@ export function profileByName(name: string): LayerProfile {
   return p;
 }
 
-/** Absolute content and style weights for a content:style ratio. */
+/**
+ * Absolute content and style weights for a content:style ratio.
+ *
+ * @example
+ * ```ts
+ * import { resolveWeights } from "./options.ts";
+ * console.log(resolveWeights(1e3)); // { alpha: 1000, beta: 1 }
+ * ```
+ */
 export function resolveWeights(ratio: number): { alpha: number; beta: number } {
   return { alpha: ratio, beta: 1 };
 }
 
-/** The research plan's Adam settings (the TensorFlow eager-execution style-transfer tutorial). */
+/**
+ * The research plan's Adam settings (the TensorFlow eager-execution style-transfer tutorial).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_ADAM } from "./options.ts";
+ * console.log(DEFAULT_ADAM.learningRate); // 5
+ * ```
+ */
 export const DEFAULT_ADAM = { learningRate: 5, beta1: 0.99, beta2: 0.999, epsilon: 0.1 } as const;
+
+/**
+ * The L-BFGS settings of `--optimizer lbfgs` (see src/style/lbfgs.ts for the
+ * algorithm): history 10, projected backtracking Armijo with c1 = 1e-4, step
+ * halving at most 10 times, initial step 1 (torch's min(1, 1/|g|_1) on a row's
+ * first iteration), curvature pairs skipped when s·y <= 1e-8 |s| |y|.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_LBFGS } from "./options.ts";
+ * console.log(DEFAULT_LBFGS.history); // 10
+ * ```
+ */
+export const DEFAULT_LBFGS: Readonly<LbfgsConfig> = LBFGS_DEFAULTS;
+
+/**
+ * Optimisers `--optimizer` accepts.
+ *
+ * @example
+ * ```ts
+ * import { OPTIMIZER_NAMES } from "./options.ts";
+ * console.log(OPTIMIZER_NAMES.join(" | ")); // adam | lbfgs
+ * ```
+ */
+export const OPTIMIZER_NAMES: readonly OptimizerName[] = ["adam", "lbfgs"];

@@ -1,7 +1,9 @@
 /**
  * Stylize a batch of same-sized images end to end: upload, optimise for a
- * number of iterations, report every iteration's losses, and return the
- * lowest-loss image of each. Used by `deno task stylize` and by the study.
+ * number of iterations (Adam or L-BFGS, `config.optimizer`), report every
+ * iteration's losses, and return the lowest-loss image of each among the
+ * iterates after at least one update. Used by `deno task stylize` and by the
+ * study.
  *
  * @example
  * ```ts
@@ -9,11 +11,12 @@
  * declare const vgg: import("../vgg/model.ts").Vgg19;
  * declare const contents: import("../images/io.ts").RgbImage[];
  * declare const style: import("../images/io.ts").RgbImage;
- * const { images, histories } = await stylizeBatch(vgg, contents, style, {
+ * const { images, histories, bestSteps } = await stylizeBatch(vgg, contents, style, {
  *   contentLayer: "block3_conv4", styleLayers: ["block1_conv1"], alpha: 1e3, beta: 1,
  *   adam: { learningRate: 5, beta1: 0.99, beta2: 0.999, epsilon: 0.1 }, init: "content", seed: 0,
  * }, { iterations: 10 });
  * console.log(images.length, histories[0].length); // contents.length, 11
+ * console.log(bestSteps[0]); // the iteration (1..10) whose image was returned
  * ```
  * @module
  */
@@ -22,12 +25,56 @@ import type { RgbImage } from "../images/io.ts";
 import type { Vgg19 } from "../vgg/model.ts";
 import { type GatysConfig, GatysOptimizer, type LossValues } from "./engine.ts";
 
-/** One line of the loss log. */
+/**
+ * One line of the loss log.
+ *
+ * @example
+ * ```ts
+ * import type { LossRecord } from "./run.ts";
+ * const r: LossRecord = {
+ *   iteration: 3, evaluations: 5, content_loss: 1, style_loss: 2, total_loss: 1002,
+ * };
+ * ```
+ */
 export interface LossRecord extends LossValues {
+  /** Updates taken before this image (0: the starting image). */
   iteration: number;
+  /**
+   * Objective evaluations (VGG passes over the batch) spent up to and
+   * including the one that gave these losses: iteration + 1 with Adam, more
+   * with L-BFGS when its line search backtracks. Compare optimisers by this
+   * (or wall time), not by iteration.
+   */
+  evaluations: number;
 }
 
-/** How long to optimise and what to tell the caller on the way. */
+/**
+ * What {@link stylizeBatch} returns, per batch item: the result image, the
+ * loss history, and the iteration the image comes from (`null` when
+ * `iterations` is 0: then the image is the starting image, unchanged).
+ *
+ * @example
+ * ```ts
+ * import type { BatchResult } from "./run.ts";
+ * declare const r: BatchResult;
+ * const { images, histories, bestSteps } = r;
+ * ```
+ */
+export interface BatchResult {
+  images: RgbImage[];
+  histories: LossRecord[][];
+  bestSteps: (number | null)[];
+}
+
+/**
+ * How long to optimise and what to tell the caller on the way.
+ *
+ * @example
+ * ```ts
+ * import type { BatchRunOptions } from "./run.ts";
+ * const opts: BatchRunOptions = { iterations: 100, onIteration: (it, l) => console.log(it, l) };
+ * ```
+ */
 export interface BatchRunOptions {
   /** Update steps; 0 evaluates and reports iteration 0 only. */
   iterations: number;
@@ -37,7 +84,16 @@ export interface BatchRunOptions {
   snapshot?: { every: number; save: (iteration: number, images: RgbImage[]) => Promise<void> };
 }
 
-/** Batch RGB images (all the same size) into one `[B,H,W,3]` tensor. */
+/**
+ * Batch RGB images (all the same size) into one `[B,H,W,3]` tensor.
+ *
+ * @example
+ * ```ts
+ * import { toBatchTensor } from "./run.ts";
+ * const t = toBatchTensor([{ data: new Float32Array(12), width: 2, height: 2 }]);
+ * console.log(t.shape); // [1, 2, 2, 3]
+ * ```
+ */
 export function toBatchTensor(images: readonly RgbImage[]): tf.Tensor4D {
   const { width, height } = images[0];
   for (const im of images) {
@@ -50,7 +106,17 @@ export function toBatchTensor(images: readonly RgbImage[]): tf.Tensor4D {
   return tf.tensor4d(data, [images.length, height, width, 3]);
 }
 
-/** Split a `[B,H,W,3]` tensor back into RGB images (one readback). */
+/**
+ * Split a `[B,H,W,3]` tensor back into RGB images (one readback).
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { fromBatchTensor } from "./run.ts";
+ * const [im] = await fromBatchTensor(tf.zeros([1, 2, 2, 3]));
+ * console.log(im.width, im.data.length); // 2 12
+ * ```
+ */
 export async function fromBatchTensor(t: tf.Tensor4D): Promise<RgbImage[]> {
   const [b, height, width] = t.shape;
   const all = await t.data() as Float32Array;
@@ -63,8 +129,24 @@ export async function fromBatchTensor(t: tf.Tensor4D): Promise<RgbImage[]> {
 
 /**
  * Optimise a batch of content images towards one style; each image keeps
- * its own loss. Returns the lowest-total-loss image of each batch item and
- * its loss history (iterations + 1 records, starting with iteration 0).
+ * its own loss. Returns, per batch item, the lowest-total-loss image among
+ * iterations 1..`iterations` (the starting image is never chosen), the
+ * iteration it comes from, and the loss history (iterations + 1 records,
+ * starting with iteration 0). With `iterations` 0 there is no update: the
+ * image returned is the current (starting) image and its best step is null.
+ *
+ * @example
+ * ```ts
+ * import { stylizeBatch } from "./run.ts";
+ * declare const vgg: import("../vgg/model.ts").Vgg19;
+ * declare const contents: import("../images/io.ts").RgbImage[];
+ * declare const style: import("../images/io.ts").RgbImage;
+ * declare const config: import("./engine.ts").GatysConfig;
+ * const r = await stylizeBatch(vgg, contents, style, { ...config, optimizer: "lbfgs" }, {
+ *   iterations: 20,
+ * });
+ * console.log(r.bestSteps, r.histories[0].at(-1)?.evaluations);
+ * ```
  */
 export async function stylizeBatch(
   vgg: Vgg19,
@@ -72,7 +154,7 @@ export async function stylizeBatch(
   style: RgbImage,
   config: GatysConfig,
   opts: BatchRunOptions,
-): Promise<{ images: RgbImage[]; histories: LossRecord[][] }> {
+): Promise<BatchResult> {
   const contentT = toBatchTensor(contents);
   const styleT = toBatchTensor([style]);
   let opt: GatysOptimizer;
@@ -85,7 +167,8 @@ export async function stylizeBatch(
   try {
     for (let it = 0; it <= opts.iterations; it++) {
       const losses = it < opts.iterations ? await opt.step() : await opt.evaluate();
-      losses.forEach((l, i) => histories[i].push({ iteration: it, ...l }));
+      const evaluations = opt.reportedEvaluations;
+      losses.forEach((l, i) => histories[i].push({ iteration: it, evaluations, ...l }));
       await opts.onIteration?.(it, losses);
       if (opts.snapshot && it > 0 && it % opts.snapshot.every === 0 && it < opts.iterations) {
         const cur = opt.current();
@@ -97,7 +180,7 @@ export async function stylizeBatch(
     const best = opt.best();
     const images = await fromBatchTensor(best);
     best.dispose();
-    return { images, histories };
+    return { images, histories, bestSteps: opt.bestSteps };
   } finally {
     opt.dispose();
   }

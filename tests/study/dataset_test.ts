@@ -5,7 +5,7 @@ import { UserError } from "../../src/util/errors.ts";
 import { sharedPath } from "../_env.ts";
 
 const REAL = sharedPath("data/caltech101");
-const NEED = { trainPerClass: 10, subsets: 3 };
+const NEED = { trainPerClass: 10, mode: "subsets" as const, count: 3 };
 
 Deno.test("real data: <root>/<class>/ layout, counts and relative sorted paths", async () => {
   assert.equal(await classRoot(REAL), "");

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { makeSubsets } from "../../src/study/split.ts";
+import { makeDraws, makeSubsets } from "../../src/study/split.ts";
 import { UserError } from "../../src/util/errors.ts";
 
 function fakeClasses(): Record<string, string[]> {
@@ -74,4 +74,38 @@ Deno.test("makeSubsets: bad options are UserErrors", () => {
   assert.throws(() => makeSubsets({}, { ...OPTS, trainPerClass: 0 }), UserError);
   assert.throws(() => makeSubsets({}, { ...OPTS, subsets: 1.5 }), UserError);
   assert.throws(() => makeSubsets({}, { ...OPTS, seed: NaN }), UserError);
+});
+
+Deno.test("makeDraws: seeded, within-class, test set = the class's complement, draws may overlap", () => {
+  const images = {
+    a: Array.from({ length: 20 }, (_, i) => `a/${i}.jpg`),
+    b: Array.from({ length: 13 }, (_, i) => `b/${i}.jpg`),
+  };
+  const d1 = makeDraws(images, { trainPerClass: 5, draws: 8, seed: 3 });
+  const d2 = makeDraws(images, { trainPerClass: 5, draws: 8, seed: 3 });
+  assert.deepEqual(d1, d2, "same seed, same draws");
+  const other = makeDraws(images, { trainPerClass: 5, draws: 8, seed: 4 });
+  assert.notDeepEqual(d1, other, "another seed, other draws");
+  assert.equal(d1.length, 8);
+  let overlapping = 0;
+  for (const d of d1) {
+    for (const [cls, all] of Object.entries(images)) {
+      assert.equal(d.train[cls].length, 5);
+      for (const x of d.train[cls]) assert.ok(all.includes(x), `${x} is not of class ${cls}`);
+      assert.deepEqual([...d.train[cls], ...d.test[cls]].sort(), [...all].sort());
+      assert.ok(d.train[cls].every((x) => !d.test[cls].includes(x)));
+    }
+    if (d.train.a.some((x) => d1[0].train.a.includes(x)) && d !== d1[0]) overlapping++;
+  }
+  assert.ok(overlapping > 0, "independent draws of 5 of 20 should overlap somewhere");
+  // Adding draws never changes the earlier ones.
+  const more = makeDraws(images, { trainPerClass: 5, draws: 10, seed: 3 });
+  assert.deepEqual(more.slice(0, 8), d1);
+});
+
+Deno.test("makeDraws: a class too small for a draw plus a test image is a UserError naming it", () => {
+  assert.throws(
+    () => makeDraws({ tiny: ["t1", "t2"] }, { trainPerClass: 2, draws: 3, seed: 0 }),
+    (e: Error) => e instanceof UserError && /class tiny has 2 images.*needs 3/.test(e.message),
+  );
 });

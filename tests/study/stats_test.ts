@@ -1,16 +1,32 @@
 import assert from "node:assert/strict";
 import {
-  bootstrapDiffs,
-  compareToControl,
+  compareConfigurations,
   discordantPairs,
+  holm,
   labelsFromPaths,
   mcnemarExact,
-  type PairedSubset,
+  mde80,
+  normalCdf,
+  type PairedDraw,
   quantileSorted,
+  tCdf,
+  tInterval95,
+  tQuantile,
+  twoLevelBootstrap,
+  wilcoxonSignedRank,
+  wilcoxonSignedRankTest,
 } from "../../src/study/stats.ts";
 import { computeMetrics } from "../../src/study/metrics.ts";
 import type { ClassifierKind, RunResult, StyleGroup } from "../../src/study/types.ts";
 import { UserError } from "../../src/util/errors.ts";
+import { mulberry32, randomInt } from "../../src/util/random.ts";
+
+function close(actual: number, expected: number, tol: number, what = ""): void {
+  assert.ok(
+    Math.abs(actual - expected) <= tol,
+    `${what} ${actual} vs ${expected} (tol ${tol})`,
+  );
+}
 
 // Expected p values: exact rationals with Python's math.comb and fractions.Fraction.
 Deno.test("McNemar exact p against independently computed values", () => {
@@ -46,18 +62,219 @@ Deno.test("quantileSorted interpolates like R type 7", () => {
   assert.equal(quantileSorted([0, 10, 20, 30, 40], 0.025), 1);
 });
 
-function subset(n: number, controlRight: number, configRight: number): PairedSubset {
-  // Two classes alternating; control right on the first `controlRight` images, config on the
-  // first `configRight` (so the sets nest and the pairing is strong).
-  const truth = Array.from({ length: n }, (_, i) => i % 2);
-  const control = truth.map((t, i) => (i < controlRight ? t : 1 - t));
-  const config = truth.map((t, i) => (i < configRight ? t : 1 - t));
-  return { truth, control, config };
+// Reference quantiles: textbook tables to the digits shown, and SciPy 1.17 / mpmath (30 digits)
+// beyond. Note t_{0.8,9} = 0.8834038597 (mpmath); 0.88302791 sometimes quoted is wrong.
+Deno.test("tQuantile matches textbook and mpmath values to 1e-9", () => {
+  const cases: [number, number, number][] = [
+    [0.975, 1, 12.706204736174694],
+    [0.975, 2, 4.302652729749462],
+    [0.975, 9, 2.2621571627982055],
+    [0.975, 29, 2.045229642132703],
+    [0.8, 9, 0.8834038596855345],
+    [0.9995, 1, 636.6192487687897],
+    [0.6, 3, 0.2766706623326898],
+    [0.999, 100, 3.173739493738783],
+  ];
+  for (const [p, df, t] of cases) {
+    close(tQuantile(p, df), t, 1e-9 * Math.max(1, t), `t_{${p},${df}}`);
+    close(tQuantile(1 - p, df), -t, 1e-9 * Math.max(1, t), `t_{${1 - p},${df}}`);
+  }
+  assert.equal(tQuantile(0.5, 4), 0);
+  // Large df approaches the normal quantile 1.959963984540054.
+  close(tQuantile(0.975, 1e6), 1.9599663569829, 1e-9);
+  assert.throws(() => tQuantile(1, 3), /outside/);
+  assert.throws(() => tQuantile(0.5, 0), /df/);
+});
+
+Deno.test("tCdf matches closed forms and SciPy, and inverts tQuantile", () => {
+  close(tCdf(1, 1), 0.75, 1e-14); // Cauchy: 1/2 + atan(1)/pi
+  close(tCdf(3, 2), 0.5 + 3 / (2 * Math.sqrt(2 + 9)), 1e-14); // df 2: 1/2 + t / (2 sqrt(2 + t^2))
+  close(tCdf(2, 5), 0.9490302605850708, 1e-13);
+  close(tCdf(-1.5, 3), 0.11529193262241147, 1e-13);
+  close(tCdf(0.5, 30), 0.6896384975574363, 1e-13);
+  assert.equal(tCdf(0, 7), 0.5);
+  for (const df of [1, 2, 5, 9, 29, 200]) {
+    for (const p of [0.001, 0.2, 0.8, 0.975]) close(tCdf(tQuantile(p, df), df), p, 1e-12);
+  }
+});
+
+Deno.test("normalCdf matches known values in the body and the tails", () => {
+  close(normalCdf(1.959963984540054), 0.975, 1e-15);
+  close(normalCdf(0), 0.5, 0);
+  close(normalCdf(-1), 0.15865525393145707, 1e-15);
+  // Phi(-8) = 6.22096057427178e-16: relative, not absolute, accuracy in the tail.
+  const tail = normalCdf(-8);
+  assert.ok(Math.abs(tail / 6.22096057427178e-16 - 1) < 1e-10, `${tail}`);
+});
+
+Deno.test("tInterval95: hand-computed mean, sd and interval; null for one value", () => {
+  const r = tInterval95([1, 2, 3, 4]);
+  assert.equal(r.mean, 2.5);
+  close(r.sd!, Math.sqrt(5 / 3), 1e-14);
+  // t_{0.975,3} = 3.182446305284263; half-width = 3.182446305284263 * sqrt(5/3) / 2.
+  const half = (3.182446305284263 * Math.sqrt(5 / 3)) / 2;
+  close(r.ci95![0], 2.5 - half, 1e-9);
+  close(r.ci95![1], 2.5 + half, 1e-9);
+  assert.deepEqual(tInterval95([0.3]), { mean: 0.3, sd: null, ci95: null });
+  assert.deepEqual(tInterval95([0.1, 0.1]), { mean: 0.1, sd: 0, ci95: [0.1, 0.1] });
+  assert.throws(() => tInterval95([]), /no values/);
+});
+
+/** Independent Wilcoxon: ranks by counting, then all 2^n sign patterns (exact ties only). */
+function bruteWilcoxon(diffs: number[]): number {
+  const d = diffs.filter((x) => x !== 0);
+  const n = d.length;
+  if (n === 0) return 1;
+  const a = d.map(Math.abs);
+  const ranks = a.map((v) =>
+    a.filter((u) => u < v).length + (a.filter((u) => u === v).length + 1) / 2
+  );
+  const v = ranks.reduce((s, r, i) => s + (d[i] > 0 ? r : 0), 0);
+  let le = 0, ge = 0;
+  for (let mask = 0; mask < 1 << n; mask++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) if (mask & (1 << i)) s += ranks[i];
+    if (s <= v + 1e-9) le++;
+    if (s >= v - 1e-9) ge++;
+  }
+  return Math.min(1, (2 * Math.min(le, ge)) / 2 ** n);
 }
 
-Deno.test("bootstrap: identical predictions give exactly [0, 0]", () => {
-  const s = subset(50, 30, 30);
-  const r = bootstrapDiffs([s, s], { numClasses: 2, iterations: 500, seed: 3 });
+Deno.test("Wilcoxon signed-rank: hand-computed and R values", () => {
+  // n = 5, all positive: V = 15 is the unique maximum, p = 2 / 32.
+  assert.deepEqual(wilcoxonSignedRankTest([0.02, 0.01, 0.03, 0.04, 0.05]), {
+    statistic: 15,
+    nonzero: 5,
+    exact: true,
+    p: 0.0625,
+  });
+  assert.equal(wilcoxonSignedRank([-1, -2, -3, -4, -5]), 0.0625);
+  // R: wilcox.test(x - y) on its paired example: V = 40, p-value = 0.03906 (= 20/512).
+  const x = [1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30];
+  const y = [0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29];
+  const r = wilcoxonSignedRankTest(x.map((v, i) => v - y[i]));
+  assert.equal(r.statistic, 40);
+  assert.equal(r.p, 0.0390625);
+  // Zeros dropped; all zeros gives 1.
+  assert.equal(wilcoxonSignedRank([0, 0, 0]), 1);
+  assert.equal(wilcoxonSignedRank([]), 1);
+  assert.equal(wilcoxonSignedRankTest([0, 1, 2, 0]).nonzero, 2);
+  // 4 draws with ties: |d| = 1, 3, 4, 4 -> ranks 1, 2, 3.5, 3.5; V = 8 of 10; doubled-rank sums
+  // >= 16 from {2, 4, 7, 7}: 16, 18, 20 -> 3 of 16 patterns, p = 6 / 16.
+  assert.equal(wilcoxonSignedRank([4, 4, 1, -3, 0]), 0.375);
+  // Floating-point near-ties (0.06 - 0.02 vs 0.10 - 0.06) count as ties.
+  assert.notEqual(0.06 - 0.02, 0.1 - 0.06);
+  assert.equal(wilcoxonSignedRank([0.06 - 0.02, 0.1 - 0.06, 0.01, -0.03]), 0.375);
+  assert.throws(() => wilcoxonSignedRank([NaN]), /difference/);
+});
+
+Deno.test("Wilcoxon signed-rank: exact p equals brute-force enumeration", () => {
+  const rand = mulberry32(42);
+  for (let trial = 0; trial < 200; trial++) {
+    const n = 1 + randomInt(rand, 12);
+    const diffs = Array.from({ length: n }, () => randomInt(rand, 9) - 4); // ties and zeros
+    const got = wilcoxonSignedRank(diffs), want = bruteWilcoxon(diffs);
+    close(got, want, 1e-15, `${diffs}`);
+  }
+  // Up to the exact limit of 20 non-zero values.
+  const diffs = Array.from({ length: 20 }, (_, i) => (i % 3 === 0 ? -1 : 1) * (1 + (i % 7)));
+  const r = wilcoxonSignedRankTest(diffs);
+  assert.ok(r.exact);
+  close(r.p, bruteWilcoxon(diffs), 1e-15);
+});
+
+Deno.test("Wilcoxon signed-rank: normal approximation above 20, tie-corrected (SciPy)", () => {
+  // scipy.stats.wilcoxon(d, method="approx", correction=True): zero dropped, ties corrected.
+  const d = [
+    1,
+    2,
+    2,
+    3,
+    3,
+    3,
+    -1,
+    4,
+    4,
+    5,
+    -2,
+    6,
+    6,
+    7,
+    8,
+    -3,
+    9,
+    9,
+    10,
+    11,
+    12,
+    -4,
+    13,
+    14,
+    0,
+    15,
+  ];
+  const r = wilcoxonSignedRankTest(d);
+  assert.equal(r.exact, false);
+  assert.equal(r.nonzero, 25);
+  close(r.p, 0.00020185209768857197, 1e-12);
+  const d2 = [...Array.from({ length: 21 }, (_, i) => i + 1), -22, -5];
+  close(wilcoxonSignedRank(d2), 0.0009150500596662361, 1e-12);
+  assert.equal(wilcoxonSignedRank(Array.from({ length: 30 }, (_, i) => (i % 2 ? 1 : -1))), 1);
+});
+
+Deno.test("holm: hand-computed step-down values in input order", () => {
+  const got = holm([0.01, 0.04, 0.03, 0.005]);
+  [0.03, 0.06, 0.06, 0.02].forEach((v, i) => close(got[i], v, 1e-15));
+  assert.deepEqual(holm([]), []);
+  assert.deepEqual(holm([0.5, 0.9]), [1, 1]); // capped
+  // Monotone: the larger raw p never gets the smaller adjusted p.
+  const h = holm([0.001, 0.02, 0.019, 0.3]); // 0.004, 0.057 -> max(0.057, 0.04) , 0.057, 0.3
+  close(h[0], 0.004, 1e-15);
+  close(h[2], 0.057, 1e-15);
+  close(h[1], 0.057, 1e-15);
+  close(h[3], 0.3, 1e-15);
+  assert.throws(() => holm([1.5]), /outside/);
+});
+
+// Reference: R power.t.test(n = 10, sd = 1, power = 0.8, type = "one.sample", strict = TRUE)
+// and SciPy quad over the chi density: delta = 0.99600137.
+Deno.test("mde80: noncentral t answer, approximations and edge cases", () => {
+  const m = mde80(1, 10)!;
+  close(m, 0.9960013714554438, 1e-8);
+  const approx = (tQuantile(0.975, 9) + tQuantile(0.8, 9)) / Math.sqrt(10);
+  assert.ok(Math.abs(m - approx) / m < 0.02, `${m} vs ${approx}`);
+  close(mde80(1, 2)!, 11.549888435882561, 1e-6);
+  close(mde80(1, 3)!, 3.264043549699572, 1e-7);
+  close(mde80(1, 30)!, 0.5292356151129564, 1e-9);
+  // Scales with sd.
+  close(mde80(0.02, 10)!, 0.02 * m, 1e-12);
+  // Large n: (z_{0.975} + z_{0.8}) / sqrt(n).
+  const big = mde80(1, 10000)!;
+  close(big * 100, 1.959963984540054 + 0.8416212335729143, 1e-3);
+  close(big, 0.028018509036146333, 1e-10);
+  assert.equal(mde80(1, 1), null);
+  assert.equal(mde80(0.5, 0), null);
+  assert.equal(mde80(0, 5), 0);
+  assert.ok(mde80(1, 10, 0.01)! > m);
+  assert.throws(() => mde80(-1, 5), /sd/);
+});
+
+function makeDraw(n: number, baseRight: number, configRight: number): PairedDraw {
+  // Two classes alternating; baseline right on the first `baseRight` images, config on the
+  // first `configRight` (so the sets nest and the pairing is strong).
+  const truth = Array.from({ length: n }, (_, i) => i % 2);
+  const baseline = truth.map((t, i) => (i < baseRight ? t : 1 - t));
+  const config = truth.map((t, i) => (i < configRight ? t : 1 - t));
+  return { truth, baseline, config };
+}
+
+Deno.test("two-level bootstrap: identical predictions give exactly [0, 0]", () => {
+  const d = makeDraw(50, 30, 30);
+  const r = twoLevelBootstrap([d, makeDraw(40, 10, 10)], {
+    numClasses: 2,
+    iterations: 500,
+    seed: 3,
+  });
   assert.deepEqual(r, {
     accuracy_diff: 0,
     macro_f1_diff: 0,
@@ -66,41 +283,84 @@ Deno.test("bootstrap: identical predictions give exactly [0, 0]", () => {
   });
 });
 
-Deno.test("bootstrap: point estimates, containment, determinism", () => {
-  const subsets = [subset(120, 70, 85), subset(110, 60, 70), subset(130, 80, 81)];
+Deno.test("two-level bootstrap: point estimates, containment, determinism", () => {
+  const draws = [makeDraw(120, 70, 85), makeDraw(110, 60, 70), makeDraw(130, 80, 81)];
   const opts = { numClasses: 2, iterations: 2000, seed: 11 };
-  const r = bootstrapDiffs(subsets, opts);
-  const expectAcc = (15 / 120 + 10 / 110 + 1 / 130) / 3;
-  assert.ok(Math.abs(r.accuracy_diff - expectAcc) < 1e-12);
-  const f1 = (s: PairedSubset, p: ArrayLike<number>) =>
-    computeMetrics(s.truth as number[], Array.from(p), ["a", "b"]).macro_f1;
-  const expectF1 = subsets.reduce((acc, s) => acc + f1(s, s.config) - f1(s, s.control), 0) / 3;
-  assert.ok(Math.abs(r.macro_f1_diff - expectF1) < 1e-12);
+  const r = twoLevelBootstrap(draws, opts);
+  close(r.accuracy_diff, (15 / 120 + 10 / 110 + 1 / 130) / 3, 1e-12);
+  const f1 = (d: PairedDraw, p: ArrayLike<number>) =>
+    computeMetrics(d.truth as number[], Array.from(p), ["a", "b"]).macro_f1;
+  const expectF1 = draws.reduce((acc, d) => acc + f1(d, d.config) - f1(d, d.baseline), 0) / 3;
+  close(r.macro_f1_diff, expectF1, 1e-12);
   assert.ok(r.accuracy_ci95[0] <= r.accuracy_diff && r.accuracy_diff <= r.accuracy_ci95[1]);
   assert.ok(r.macro_f1_ci95[0] <= r.macro_f1_diff && r.macro_f1_diff <= r.macro_f1_ci95[1]);
   assert.ok(r.accuracy_ci95[0] < r.accuracy_ci95[1]);
-  assert.deepEqual(bootstrapDiffs(subsets, opts), r);
+  assert.deepEqual(twoLevelBootstrap(draws, opts), r);
   assert.notDeepEqual(
-    bootstrapDiffs(subsets, { ...opts, seed: 12 }).accuracy_ci95,
+    twoLevelBootstrap(draws, { ...opts, seed: 12 }).accuracy_ci95,
     r.accuracy_ci95,
+  );
+  assert.throws(() => twoLevelBootstrap([], opts), /no draws/);
+  assert.throws(
+    () => twoLevelBootstrap([{ truth: [0, 1], baseline: [0], config: [0, 1] }], opts),
+    /draw 0/,
   );
 });
 
-Deno.test("bootstrap: interval width matches the binomial standard error", () => {
-  // Config always right, control right on 300 of 400: diff = 1 - resampled control accuracy,
+Deno.test("two-level bootstrap: with one draw it is the within-draw bootstrap", () => {
+  const d = makeDraw(200, 120, 140);
+  const opts = { numClasses: 2, iterations: 1000, seed: 4 };
+  assert.deepEqual(
+    twoLevelBootstrap([d], opts),
+    twoLevelBootstrap([d], { ...opts, resampleDraws: false }),
+  );
+  // Config always right, baseline right on 300 of 400: diff = 1 - resampled baseline accuracy,
   // SE = sqrt(0.75 * 0.25 / 400) = 0.02165, so the 95% interval is about 0.25 +- 0.0424.
-  const r = bootstrapDiffs([subset(400, 300, 400)], { numClasses: 2, iterations: 4000, seed: 5 });
+  const r = twoLevelBootstrap([makeDraw(400, 300, 400)], {
+    numClasses: 2,
+    iterations: 4000,
+    seed: 5,
+  });
   assert.equal(r.accuracy_diff, 0.25);
-  assert.ok(Math.abs(r.accuracy_ci95[0] - (0.25 - 0.0424)) < 0.008, `${r.accuracy_ci95}`);
-  assert.ok(Math.abs(r.accuracy_ci95[1] - (0.25 + 0.0424)) < 0.008, `${r.accuracy_ci95}`);
+  close(r.accuracy_ci95[0], 0.25 - 0.0424, 0.008);
+  close(r.accuracy_ci95[1], 0.25 + 0.0424, 0.008);
 });
 
-Deno.test("bootstrap: resampling is paired (same indices for config and control)", () => {
+Deno.test("two-level bootstrap: resampling is paired (same indices for config and baseline)", () => {
   // 10 of 400 flipped wrong -> right. Paired SE ~ sqrt(10)/400 = 0.0079; unpaired it would be
   // ~0.035, giving an interval about 0.14 wide.
-  const r = bootstrapDiffs([subset(400, 200, 210)], { numClasses: 2, iterations: 4000, seed: 9 });
+  const r = twoLevelBootstrap([makeDraw(400, 200, 210)], {
+    numClasses: 2,
+    iterations: 4000,
+    seed: 9,
+  });
   assert.ok(r.accuracy_ci95[0] >= 0, `${r.accuracy_ci95}`); // a paired improvement never reverses
   assert.ok(r.accuracy_ci95[1] - r.accuracy_ci95[0] < 0.05, `${r.accuracy_ci95}`);
+});
+
+Deno.test("two-level bootstrap: draws that disagree widen the interval", () => {
+  // Per-draw diffs +0.15, -0.05, +0.25, -0.10, +0.05 (mean 0.06), each precise within its draw
+  // (nested sets): the draw-level spread dominates.
+  const draws = [
+    makeDraw(400, 200, 260),
+    makeDraw(400, 220, 200),
+    makeDraw(400, 150, 250),
+    makeDraw(400, 240, 200),
+    makeDraw(400, 200, 220),
+  ];
+  const opts = { numClasses: 2, iterations: 3000, seed: 21 };
+  const two = twoLevelBootstrap(draws, opts);
+  const within = twoLevelBootstrap(draws, { ...opts, resampleDraws: false });
+  close(two.accuracy_diff, 0.06, 1e-12);
+  assert.equal(within.accuracy_diff, two.accuracy_diff);
+  const w2 = two.accuracy_ci95[1] - two.accuracy_ci95[0];
+  const w1 = within.accuracy_ci95[1] - within.accuracy_ci95[0];
+  assert.ok(w2 > 3 * w1, `two-level ${two.accuracy_ci95} vs within ${within.accuracy_ci95}`);
+  assert.ok(two.accuracy_ci95[0] < 0 && two.accuracy_ci95[1] > 0.12, `${two.accuracy_ci95}`);
+  for (const r of [two, within]) {
+    assert.ok(r.accuracy_ci95[0] <= r.accuracy_diff && r.accuracy_diff <= r.accuracy_ci95[1]);
+    assert.ok(r.macro_f1_ci95[0] <= r.macro_f1_diff && r.macro_f1_diff <= r.macro_f1_ci95[1]);
+  }
 });
 
 Deno.test("labelsFromPaths reads the class directory", () => {
@@ -114,9 +374,13 @@ Deno.test("labelsFromPaths reads the class directory", () => {
 const CLASSES = ["butterfly", "crab"];
 const TEST = ["butterfly/1.jpg", "butterfly/2.jpg", "butterfly/3.jpg", "crab/1.jpg", "crab/2.jpg"];
 const TRUTH = [0, 0, 0, 1, 1];
+const P5 = [0, 0, 0, 1, 1]; // 5/5 right
+const P4 = [0, 0, 0, 1, 0]; // 4/5
+const P3 = [0, 0, 1, 1, 0]; // 3/5
+const P2 = [1, 0, 1, 1, 0]; // 2/5
 
 function run(
-  subsetNo: number,
+  draw: number,
   style: StyleGroup,
   static_augmentation: boolean,
   classifier: ClassifierKind,
@@ -124,7 +388,7 @@ function run(
 ): RunResult {
   const m = computeMetrics(TRUTH, predictions, CLASSES);
   return {
-    subset: subsetNo,
+    draw,
     style,
     static_augmentation,
     classifier,
@@ -141,49 +405,128 @@ function run(
   };
 }
 
-Deno.test("compareToControl: every config against its classifier's control, per subset", () => {
+function studyRuns(): RunResult[] {
   const runs: RunResult[] = [];
-  for (const s of [0, 1]) {
-    runs.push(run(s, "none", false, "cnn", [0, 0, 1, 1, 0])); // 3/5 right
-    runs.push(run(s, "heavy", false, "cnn", [0, 0, 0, 1, 1])); // 5/5 right
-    runs.push(run(s, "none", true, "cnn", [1, 0, 1, 1, 0])); // 2/5 right
-    runs.push(run(s, "none", false, "transfer", [0, 0, 0, 1, 1]));
-    runs.push(run(s, "light", true, "transfer", [0, 0, 0, 1, 1]));
+  const heavy = [P5, P4, P3];
+  for (const d of [0, 1, 2]) {
+    runs.push(run(d, "none", false, "cnn", P3));
+    runs.push(run(d, "heavy", false, "cnn", heavy[d])); // +0.4, +0.2, 0 vs none
+    runs.push(run(d, "none", true, "cnn", P2)); // -0.2 each draw
+    runs.push(run(d, "copy", false, "cnn", P4)); // +0.2 vs none
+    runs.push(run(d, "copy", true, "cnn", P3));
+    runs.push(run(d, "light", true, "cnn", P4)); // +0.2 vs copy/true
+    runs.push(run(d, "none", false, "transfer", P5));
+    runs.push(run(d, "light", true, "transfer", P5));
   }
-  const out = compareToControl(runs, { iterations: 300, seed: 1 });
+  return runs;
+}
+
+Deno.test("compareConfigurations: order, baselines, per-draw diffs, summaries", () => {
+  const runs = studyRuns();
+  const out = compareConfigurations(runs, { iterations: 300, seed: 1 });
   assert.deepEqual(
-    out.map((c) => `${c.classifier}/${c.style}/${c.static_augmentation}`),
-    ["cnn/none/true", "cnn/heavy/false", "transfer/light/true"],
+    out.map((c) =>
+      `${c.classifier}/${c.style}/${c.static_augmentation} vs ${c.baseline}:` +
+      `${c.baseline_style}/${c.baseline_static_augmentation}`
+    ),
+    [
+      "cnn/none/true vs none:none/false",
+      "cnn/copy/false vs none:none/false",
+      "cnn/copy/true vs none:none/false",
+      "cnn/light/true vs none:none/false",
+      "cnn/heavy/false vs none:none/false",
+      "cnn/light/true vs copy:copy/true",
+      "cnn/heavy/false vs copy:copy/false",
+      "transfer/light/true vs none:none/false", // transfer has no copy runs: no copy baseline
+    ],
   );
-  const heavy = out[1];
-  assert.deepEqual(heavy.per_subset.map((p) => p.subset), [0, 1]);
-  for (const p of heavy.per_subset) {
-    assert.ok(Math.abs(p.accuracy_diff - 0.4) < 1e-12);
-    assert.equal(p.mcnemar_b, 0);
-    assert.equal(p.mcnemar_c, 2);
-    assert.equal(p.mcnemar_p, 0.5);
-  }
-  assert.ok(Math.abs(heavy.mean_accuracy_diff - 0.4) < 1e-12);
-  // Control macro-F1: butterfly P 2/3 R 2/3 F1 2/3; crab P 1/2 R 1/2 F1 1/2 -> 7/12. Heavy: 1.
-  assert.ok(Math.abs(heavy.mean_macro_f1_diff - 5 / 12) < 1e-12);
+  const heavy = out[4];
+  assert.equal(heavy.draws, 3);
+  assert.deepEqual(heavy.per_draw.map((p) => p.draw), [0, 1, 2]);
+  [0.4, 0.2, 0].forEach((v, i) => close(heavy.per_draw[i].accuracy_diff, v, 1e-12));
+  assert.deepEqual(heavy.per_draw.map((p) => [p.mcnemar_b, p.mcnemar_c, p.mcnemar_p]), [
+    [0, 2, 0.5],
+    [0, 1, 1],
+    [0, 0, 1],
+  ]);
+  close(heavy.mean_accuracy_diff, 0.2, 1e-12);
+  close(heavy.sd_accuracy_diff!, 0.2, 1e-12);
+  const half = (4.302652729749462 * 0.2) / Math.sqrt(3);
+  close(heavy.accuracy_diff_ci95_draws![0], 0.2 - half, 1e-9);
+  close(heavy.accuracy_diff_ci95_draws![1], 0.2 + half, 1e-9);
+  assert.equal(heavy.p_wilcoxon, 0.5); // zero dropped, two positive of two: 2 * 1/4
+  close(heavy.mde80_accuracy!, mde80(0.2, 3)!, 1e-15);
+  const [lo, hi] = heavy.accuracy_diff_ci95_bootstrap;
+  assert.ok(lo <= 0.2 && 0.2 <= hi && lo < hi, `${lo} ${hi}`);
+  // Macro-F1 of P3: butterfly P 2/3 R 2/3 F1 2/3; crab P 1/2 R 1/2 F1 1/2 -> 7/12. P5: 1.
+  close(heavy.per_draw[0].macro_f1_diff, 5 / 12, 1e-12);
+  close(heavy.per_draw[2].macro_f1_diff, 0, 0);
+  assert.equal(heavy.p_wilcoxon_macro_f1, 0.5);
+  // Constant differences: sd 0, zero-width t-interval, mde80 0.
   const aug = out[0];
-  assert.ok(Math.abs(aug.mean_accuracy_diff + 0.2) < 1e-12);
-  assert.deepEqual([aug.per_subset[0].mcnemar_b, aug.per_subset[0].mcnemar_c], [1, 0]);
-  const same = out[2];
-  assert.deepEqual(same.accuracy_diff_ci95, [0, 0]);
-  assert.deepEqual(same.macro_f1_diff_ci95, [0, 0]);
-  assert.deepEqual(compareToControl(runs, { iterations: 300, seed: 1 }), out);
+  close(aug.mean_accuracy_diff, -0.2, 1e-12);
+  assert.equal(aug.sd_accuracy_diff, 0);
+  assert.equal(aug.mde80_accuracy, 0);
+  assert.equal(aug.p_wilcoxon, 0.25);
+  assert.deepEqual([aug.per_draw[0].mcnemar_b, aug.per_draw[0].mcnemar_c], [1, 0]);
+  const lightVsCopy = out[5];
+  close(lightVsCopy.mean_accuracy_diff, 0.2, 1e-12);
+  const same = out[7];
+  assert.deepEqual(same.accuracy_diff_ci95_bootstrap, [0, 0]);
+  assert.deepEqual(same.macro_f1_diff_ci95_bootstrap, [0, 0]);
+  assert.deepEqual(same.accuracy_diff_ci95_draws, [0, 0]);
+  assert.equal(same.p_wilcoxon, 1);
+  // Holm across every comparison returned, accuracy and macro-F1 separately.
+  assert.deepEqual(out.map((c) => c.p_holm), holm(out.map((c) => c.p_wilcoxon)));
+  assert.deepEqual(
+    out.map((c) => c.p_holm_macro_f1),
+    holm(out.map((c) => c.p_wilcoxon_macro_f1)),
+  );
+  assert.ok(out.some((c) => c.p_holm > c.p_wilcoxon));
+  assert.deepEqual(compareConfigurations(runs, { iterations: 300, seed: 1 }), out);
+  assert.deepEqual(compareConfigurations([], { iterations: 10 }), []);
 });
 
-Deno.test("compareToControl: missing or mismatched control is a UserError", () => {
-  const cfg = run(0, "light", false, "cnn", [0, 0, 0, 1, 1]);
-  assert.throws(() => compareToControl([cfg]), (e: Error) => {
+Deno.test("compareConfigurations: one draw gives null sd, interval and mde80", () => {
+  const runs = [run(0, "none", false, "cnn", P3), run(0, "medium", false, "cnn", P4)];
+  const [c] = compareConfigurations(runs, { iterations: 200, seed: 2 });
+  assert.equal(c.draws, 1);
+  assert.equal(c.sd_accuracy_diff, null);
+  assert.equal(c.accuracy_diff_ci95_draws, null);
+  assert.equal(c.mde80_accuracy, null);
+  assert.equal(c.mde80_macro_f1, null);
+  assert.equal(c.p_wilcoxon, 1); // one positive draw: p = 2 * 1/2
+  assert.equal(c.p_holm, 1);
+});
+
+Deno.test("compareConfigurations: missing or mismatched baseline is a UserError", () => {
+  const cfg = run(0, "light", false, "cnn", P5);
+  assert.throws(() => compareConfigurations([cfg]), (e: Error) => {
     assert.ok(e instanceof UserError);
-    assert.match(e.message, /no control run .* subset 0/);
+    assert.match(
+      e.message,
+      /no baseline run \(cnn style=none static_augmentation=false\) for draw 0/,
+    );
     return true;
   });
-  const ctl = { ...run(0, "none", false, "cnn", [0, 0, 0, 1, 1]), test_images: TEST.slice(1) };
-  assert.throws(() => compareToControl([ctl, cfg]), /test images differ/);
-  const dup = run(0, "light", false, "cnn", [0, 0, 0, 1, 1]);
-  assert.throws(() => compareToControl([cfg, dup]), /two results/);
+  const ctl = run(0, "none", false, "cnn", P3);
+  // Copy runs exist (without static augmentation) but not the one light/true needs.
+  assert.throws(
+    () =>
+      compareConfigurations([
+        ctl,
+        run(0, "copy", false, "cnn", P3),
+        run(0, "none", true, "cnn", P3),
+        run(0, "light", true, "cnn", P3),
+      ]),
+    /vs copy: no baseline run \(cnn style=copy static_augmentation=true\) for draw 0/,
+  );
+  const shifted = { ...ctl, test_images: TEST.slice(1) };
+  assert.throws(() => compareConfigurations([shifted, cfg]), /draw 0: test images differ/);
+  const renamed = { ...ctl, classes: ["crab", "butterfly"] };
+  assert.throws(() => compareConfigurations([renamed, cfg]), /classes differ/);
+  const dup = run(0, "light", false, "cnn", P4);
+  assert.throws(() => compareConfigurations([ctl, cfg, dup]), /two results for .*light.* draw 0/);
+  const short = { ...cfg, predictions: [0, 0] };
+  assert.throws(() => compareConfigurations([ctl, short]), /2 predictions for 5 test images/);
 });

@@ -101,6 +101,89 @@ Deno.test("a directory is stylized in batches and every log line names its image
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("a directory on 2 workers writes the same PNGs as on 1, snapshots included", async () => {
+  const dir = await Deno.makeTempDir();
+  const src = join(dir, "in");
+  await Deno.mkdir(src);
+  for (const n of ["image_0002.jpg", "image_0003.jpg", "image_0004.jpg"]) {
+    await Deno.copyFile(sharedPath(`data/caltech101/crab/${n}`), join(src, n));
+  }
+  const outs: Record<number, Record<string, Uint8Array>> = {};
+  for (const workers of [1, 2]) {
+    const out = join(dir, `out${workers}`), log = join(dir, `log${workers}.jsonl`);
+    const r = await stylize([
+      "--content",
+      src,
+      ...BASE,
+      "--iterations",
+      "2",
+      "--save-every",
+      "1",
+      "--workers",
+      String(workers),
+      "--out",
+      out,
+      "--log",
+      log,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`stylize pool: ${workers} worker\\(s\\), each backend wasm`));
+    assert.match(
+      r.stderr,
+      /wrote 3 image\(s\): .*image_0002\.png, .*image_0003\.png, .*image_0004\.png/,
+    );
+    const names = await listDir(out);
+    assert.deepEqual(names, [
+      "image_0002.png",
+      "image_0002_iter0001.png",
+      "image_0003.png",
+      "image_0003_iter0001.png",
+      "image_0004.png",
+      "image_0004_iter0001.png",
+    ]);
+    outs[workers] = {};
+    for (const n of names) outs[workers][n] = await Deno.readFile(join(out, n));
+    const lines = (await Deno.readTextFile(log)).trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(lines.length, 3 * 3);
+    assert.equal(new Set(lines.map((l) => `${l.image}:${l.iteration}`)).size, 9);
+  }
+  assert.deepEqual(outs[2], outs[1]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a directory whose loss is not finite fails on the pool with one line naming the image", async () => {
+  const dir = await Deno.makeTempDir();
+  const src = join(dir, "in");
+  await Deno.mkdir(src);
+  await Deno.copyFile(CONTENT, join(src, "a.jpg"));
+  await Deno.copyFile(CONTENT, join(src, "b.jpg"));
+  const out = join(dir, "out"), log = join(dir, "log.jsonl");
+  const r = await stylize([
+    "--content",
+    src,
+    ...BASE,
+    "--ratio",
+    "1e300",
+    "--iterations",
+    "3",
+    "--workers",
+    "2",
+    "--out",
+    out,
+    "--log",
+    log,
+  ]);
+  assert.equal(r.code, 2, r.stderr);
+  const errLines = r.stderr.split("\n").filter((l) => l.startsWith("error: "));
+  assert.equal(errLines.length, 1, r.stderr);
+  assert.match(
+    errLines[0],
+    /in\/[ab]\.jpg: loss is not finite at iteration 0 .*; lower --lr or change --ratio$/,
+  );
+  assert.deepEqual(await listDir(dir), ["in"]); // no PNG, no log, no temp file
+  await Deno.remove(dir, { recursive: true });
+});
+
 const errorCases: Array<[string, (dir: string) => Promise<string[]>, RegExp]> = [
   [
     "missing content image",
@@ -138,6 +221,11 @@ const errorCases: Array<[string, (dir: string) => Promise<string[]>, RegExp]> = 
     "bad number",
     () => Promise.resolve(["--content", CONTENT, "--size", "abc"]),
     /--size: expected a positive integer, got 'abc'/,
+  ],
+  [
+    "bad worker count",
+    () => Promise.resolve(["--content", CONTENT, "--workers", "0"]),
+    /--workers: expected a positive integer, got '0'/,
   ],
   [
     "non-finite loss",

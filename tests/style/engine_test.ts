@@ -7,6 +7,7 @@ import { loadVggWeights } from "../../src/vgg/weights.ts";
 import { type GatysConfig, GatysOptimizer } from "../../src/style/engine.ts";
 import { loadImage } from "../../src/images/io.ts";
 import { DEFAULT_ADAM } from "../../src/style/options.ts";
+import { fromBatchTensor, stylizeBatch } from "../../src/style/run.ts";
 
 const contentLayer = "block2_conv1";
 const styleLayers = ["block1_conv1", "block2_conv1"];
@@ -114,5 +115,34 @@ Deno.test("each image of a batch keeps its own loss", async () => {
   }
   assert.notEqual(batch[0].content_loss, batch[1].content_loss);
   tf.dispose([a, b, style, both, start]);
+  vgg.dispose();
+});
+
+Deno.test("the best image is chosen after at least one update, never the start", async () => {
+  await initBackend("cpu");
+  const vgg = Vgg19.create(weights, specs);
+  const [content] = await fromBatchTensor(seeded([1, 8, 8, 3], 8));
+  const [style] = await fromBatchTensor(seeded([1, 8, 8, 3], 9));
+  // A huge learning rate: the first update throws the pixels to the bounds and the loss rises.
+  const cfg = { ...config("content"), adam: { ...DEFAULT_ADAM, learningRate: 1e4 } };
+  const r = await stylizeBatch(vgg, [content], style, cfg, { iterations: 2 });
+  const h = r.histories[0];
+  assert.ok(
+    h[1].total_loss > h[0].total_loss,
+    `loss did not rise: ${h[0].total_loss} -> ${h[1].total_loss}`,
+  );
+  assert.ok(r.bestSteps[0] !== null && r.bestSteps[0] >= 1, `best step ${r.bestSteps[0]}`);
+  const best = Math.min(h[1].total_loss, h[2].total_loss);
+  assert.equal(h[r.bestSteps[0]!].total_loss, best);
+  const maxDiff = Math.max(...r.images[0].data.map((v, i) => Math.abs(v - content.data[i])));
+  assert.ok(maxDiff > 10, `the result is the content image (max |diff| ${maxDiff})`);
+  assert.deepEqual(h.map((l) => l.evaluations), [1, 2, 3]);
+
+  // Zero iterations: no update, no best step, the starting image comes back.
+  const z = await stylizeBatch(vgg, [content], style, cfg, { iterations: 0 });
+  assert.deepEqual(z.bestSteps, [null]);
+  assert.equal(z.histories[0].length, 1);
+  const zDiff = Math.max(...z.images[0].data.map((v, i) => Math.abs(v - content.data[i])));
+  assert.ok(zDiff < 1e-3, `zero iterations changed the image by ${zDiff}`);
   vgg.dispose();
 });

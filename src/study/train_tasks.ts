@@ -1,0 +1,153 @@
+/**
+ * Train and evaluate classifier jobs, in this process or on a pool of
+ * workers. A job is plain data (pixels, labels, settings), so the same
+ * {@link trainJob} runs in either place and gives the same numbers.
+ *
+ * @example
+ * ```ts
+ * import { trainJob } from "./train_tasks.ts";
+ * declare const job: import("./train_tasks.ts").TrainJob;
+ * const outcome = await trainJob(job, { backbone: null, features: new Map() });
+ * console.log(outcome.accuracy);
+ * ```
+ * @module
+ */
+import type { RgbImage } from "../images/io.ts";
+import { type BackendChoice, initBackend } from "../tf.ts";
+import {
+  type Backbone,
+  type FeatureCache,
+  loadBackbone,
+  predict,
+  trainClassifier,
+} from "./classifier.ts";
+import { computeMetrics } from "./metrics.ts";
+import type { StudyConfig } from "./config.ts";
+import type { ClassifierKind, RunResult } from "./types.ts";
+import { WorkerPool } from "../util/pool.ts";
+import type { TrainWorkerInit } from "./train_worker.ts";
+
+/** One classifier to train and evaluate. */
+export interface TrainJob {
+  id: string;
+  kind: ClassifierKind;
+  /** Training examples, static augmentation copies included; `names` key the feature cache. */
+  set: { images: RgbImage[]; labels: number[]; names: string[] };
+  /** Training images before static augmentation (originals and `path@group`). */
+  trainImages: string[];
+  /** Training examples after static augmentation (kept when the pixels are dropped). */
+  examples?: number;
+  test: { images: RgbImage[]; names: string[]; labels: number[] };
+  classes: string[];
+  settings: {
+    transfer: { size: number; steps: number; seed: number };
+    cnn: { size: number; steps: number; seed: number };
+  };
+}
+
+/** What a job yields (the rest of a {@link RunResult} comes from its spec). */
+export type TrainOutcome = Pick<
+  RunResult,
+  "confusion" | "per_class" | "accuracy" | "macro_f1" | "predictions" | "train_seconds"
+>;
+
+/** Train `job`'s classifier and evaluate it on the job's test set. */
+export async function trainJob(
+  job: TrainJob,
+  ctx: { backbone: Backbone | null; features: FeatureCache },
+): Promise<TrainOutcome> {
+  const started = performance.now();
+  const model = await trainClassifier(job.kind, job.set, {
+    numClasses: job.classes.length,
+    backbone: ctx.backbone ?? undefined,
+    cache: ctx.features,
+    transfer: job.settings.transfer,
+    cnn: job.settings.cnn,
+  });
+  let predictions: number[];
+  try {
+    predictions = await predict(model, job.test.images, job.test.names);
+  } finally {
+    model.dispose();
+  }
+  const m = computeMetrics(job.test.labels, predictions, job.classes);
+  return {
+    confusion: m.confusion,
+    per_class: m.per_class,
+    accuracy: m.accuracy,
+    macro_f1: m.macro_f1,
+    predictions,
+    train_seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** Run every job (built on demand), calling `onDone` as each finishes. */
+export async function runTrainJobs(
+  jobs: Array<() => TrainJob>,
+  opts: { config: StudyConfig; log?: (line: string) => void },
+  onDone: (job: TrainJob, outcome: TrainOutcome) => Promise<void>,
+): Promise<void> {
+  if (jobs.length === 0) return;
+  const { config } = opts;
+  if (config.workers > 1) {
+    return await runOnPool(jobs, Math.min(config.workers, jobs.length), opts, onDone);
+  }
+  await initBackend(config.backend as BackendChoice);
+  const backbone = config.classifiers.includes("transfer")
+    ? await loadBackbone(config.weights)
+    : null;
+  const features: FeatureCache = new Map();
+  try {
+    for (const make of jobs) {
+      const job = make();
+      await onDone(job, await trainJob(job, { backbone, features }));
+    }
+  } finally {
+    backbone?.vgg.dispose();
+  }
+}
+
+/** The same jobs on `size` workers; jobs are built as the pool pulls them. */
+async function runOnPool(
+  jobs: Array<() => TrainJob>,
+  size: number,
+  opts: { config: StudyConfig; log?: (line: string) => void },
+  onDone: (job: TrainJob, outcome: TrainOutcome) => Promise<void>,
+): Promise<void> {
+  const { config } = opts;
+  const pool = await WorkerPool.start<TrainWorkerInit, TrainJob, TrainOutcome, string>({
+    url: new URL("./train_worker.ts", import.meta.url),
+    size,
+    init: () => ({
+      backend: config.backend,
+      weights: config.weights,
+      backbone: config.classifiers.includes("transfer"),
+    }),
+    name: "train",
+    log: opts.log,
+  });
+  // Only what onDone reads is kept here; the pixels live in the pool's queue until the job ends.
+  const pending = new Map<string, TrainJob>();
+  function* feed() {
+    for (const make of jobs) {
+      const job = make();
+      pending.set(job.id, {
+        ...job,
+        set: { images: [], labels: [], names: [] },
+        test: { images: [], names: job.test.names, labels: [] },
+        trainImages: job.trainImages,
+        examples: job.set.images.length,
+      } as TrainJob);
+      yield { id: job.id, job };
+    }
+  }
+  try {
+    await pool.run(feed(), async ({ id, result }) => {
+      const job = pending.get(id)!;
+      pending.delete(id);
+      await onDone(job, result);
+    });
+  } finally {
+    pool.close();
+  }
+}
