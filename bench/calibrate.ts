@@ -1,0 +1,182 @@
+/**
+ * Calibrate the offline profile's content:style ratios at the settings a
+ * study preset stylizes with: square content at `--size`, the style image at
+ * `--style-size`, `--iterations` steps of `--optimizer`. For each ratio it
+ * stylizes one image per class and measures what the study records of every
+ * copy (mean absolute pixel change, SSIM against the original, style-loss
+ * ratio); it writes the rows as JSON and a picture grid (rows = images,
+ * columns = original then ratios, strongest content weight first).
+ *
+ * Usage (defaults are the `cpu` preset's settings):
+ * ```sh
+ * deno run -A bench/calibrate.ts --ratios 1e5,1e4,1e3,1e2,1e1 --size 64 --style-size 128 \
+ *   --iterations 40 --optimizer lbfgs --json docs/calibration.json --grid docs/offline_presets.jpg
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import sharp from "sharp";
+import { decodeImage, loadImage, type RgbImage } from "../src/images/io.ts";
+import { meanAbsDifference, ssim } from "../src/images/ssim.ts";
+import { StylePool } from "../src/style/pool.ts";
+import { DEFAULT_ADAM, DEFAULT_LBFGS, PROFILES, resolveWeights } from "../src/style/options.ts";
+import { cpuModel } from "../src/study/outputs.ts";
+import { sharedPath } from "../tests/_env.ts";
+import { writeFileAtomic, writeTextAtomic } from "../src/util/fs.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    ratios: { type: "string", default: "1e5,1e4,1e3,1e2,1e1" },
+    size: { type: "string", default: "64" },
+    "style-size": { type: "string", default: "128" },
+    iterations: { type: "string", default: "40" },
+    optimizer: { type: "string", default: "lbfgs" },
+    workers: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
+    images: {
+      type: "string",
+      default: "butterfly/image_0001.jpg,crab/image_0001.jpg,scorpion/image_0001.jpg",
+    },
+    json: { type: "string", default: "docs/calibration.json" },
+    grid: { type: "string", default: "docs/offline_presets.jpg" },
+    "cell-size": { type: "string", default: "128" },
+  },
+});
+const ratios = values.ratios!.split(",").map(Number);
+const size = Number(values.size), styleSize = Number(values["style-size"]);
+const iterations = Number(values.iterations);
+const optimizer = values.optimizer as "adam" | "lbfgs";
+const names = values.images!.split(",");
+const profile = PROFILES.offline;
+
+const data = sharedPath("data/caltech101");
+const originals: RgbImage[] = [];
+for (const n of names) {
+  originals.push(await loadImage(`${data}/${n}`, { exact: { width: size, height: size } }));
+}
+const style = await decodeImage(
+  await Deno.readFile(sharedPath("data/styles/composition_vii.jpg")),
+  "style",
+  { longSide: styleSize },
+);
+const pool = await StylePool.start({
+  workers: Number(values.workers),
+  backend: "wasm",
+  weights: sharedPath("weights/vgg19-tfjs"),
+  contentLayer: profile.contentLayer,
+  styleLayers: profile.styleLayers,
+  style,
+  log: (l) => console.error(l),
+});
+const results = new Map<string, { image: RgbImage; history: Array<Record<string, number>> }>();
+const t0 = performance.now();
+try {
+  const tasks = ratios.flatMap((ratio) =>
+    originals.map((content, i) => ({
+      id: `${ratio}|${i}`,
+      contents: [content],
+      iterations,
+      init: "content" as const,
+      seed: 0,
+      settings: {
+        ...resolveWeights(ratio),
+        adam: DEFAULT_ADAM,
+        optimizer,
+        lbfgs: DEFAULT_LBFGS,
+      },
+    }))
+  );
+  await pool.run(tasks, (r) => {
+    results.set(r.id, {
+      image: r.images[0],
+      history: r.histories[0] as unknown as Array<Record<string, number>>,
+    });
+  });
+} finally {
+  pool.close();
+}
+const seconds = (performance.now() - t0) / 1000;
+const rows = ratios.flatMap((ratio) =>
+  names.map((image, i) => {
+    const r = results.get(`${ratio}|${i}`)!;
+    const h = r.history;
+    const last = h[h.length - 1];
+    return {
+      ratio,
+      image,
+      mean_abs_change: meanAbsDifference(r.image, originals[i]),
+      ssim: ssim(r.image, originals[i]),
+      style_loss_ratio: last.style_loss / h[0].style_loss,
+      content_loss: last.content_loss,
+    };
+  })
+);
+console.log("ratio   mean|change|  SSIM   style loss ratio (mean over images)");
+for (const ratio of ratios) {
+  const rs = rows.filter((r) => r.ratio === ratio);
+  const m = (k: "mean_abs_change" | "ssim" | "style_loss_ratio") =>
+    rs.reduce((a, r) => a + r[k], 0) / rs.length;
+  console.log(
+    `${ratio.toExponential(0).padEnd(7)} ${m("mean_abs_change").toFixed(1).padStart(8)}  ${
+      m("ssim").toFixed(3)
+    }  ${m("style_loss_ratio").toFixed(3)}`,
+  );
+}
+await writeTextAtomic(
+  values.json!,
+  JSON.stringify(
+    {
+      machine: { cpu_model: await cpuModel(), cores: navigator.hardwareConcurrency },
+      settings: {
+        profile: "offline",
+        size,
+        style_size: styleSize,
+        iterations,
+        optimizer,
+        workers: Number(values.workers),
+      },
+      seconds,
+      rows,
+    },
+    null,
+    1,
+  ),
+);
+
+// Grid: one row per image, columns original + each ratio, each cell upscaled (nearest) for viewing.
+const cell = Number(values["cell-size"]);
+const toPng = (img: RgbImage) => {
+  const px = new Uint8Array(img.data.length);
+  for (let i = 0; i < px.length; i++) px[i] = Math.max(0, Math.min(255, Math.round(img.data[i])));
+  return sharp(px, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize(cell, cell, { kernel: "nearest" }).png().toBuffer();
+};
+const composites: Array<{ input: Uint8Array; left: number; top: number }> = [];
+const label = 20;
+for (let i = 0; i < names.length; i++) {
+  const cells = [originals[i], ...ratios.map((r) => results.get(`${r}|${i}`)!.image)];
+  for (let c = 0; c < cells.length; c++) {
+    composites.push({ input: await toPng(cells[c]), left: c * cell, top: label + i * cell });
+  }
+}
+const header = ["original", ...ratios.map((r) => `ratio ${r.toExponential(0)}`)];
+const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${
+  header.length * cell
+}" height="${label}">${
+  header.map((h, c) =>
+    `<text x="${
+      c * cell + cell / 2
+    }" y="15" font-family="sans-serif" font-size="13" text-anchor="middle">${h}</text>`
+  ).join("")
+}</svg>`;
+composites.push({ input: new TextEncoder().encode(svg), left: 0, top: 0 });
+const grid = await sharp({
+  create: {
+    width: header.length * cell,
+    height: label + names.length * cell,
+    channels: 3,
+    background: "#ffffff",
+  },
+}).composite(composites).jpeg({ quality: 90 }).toBuffer();
+await writeFileAtomic(values.grid!, new Uint8Array(grid));
+console.log(`${seconds.toFixed(1)} s; wrote ${values.json} and ${values.grid}`);
