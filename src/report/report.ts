@@ -298,9 +298,16 @@ async function buildBlocks(
   );
   const stylized = input.stylized ?? [];
   const styleSummaries = summarizeStylized(stylized);
-  const mdes = comps.map((c) => c.mde80_accuracy).filter((m): m is number =>
-    m !== null && Number.isFinite(m)
-  );
+  // A configuration whose classifier predicts exactly as its baseline's in every draw (the
+  // transfer head's `copy`: full-batch training on a mean loss is unchanged by duplicating every
+  // image) says nothing about detectable effects; its sd of 0 would read as "detects anything".
+  const sameAsBaseline = (c: Comparison) =>
+    c.per_draw.length > 0 &&
+    c.per_draw.every((d) => d.mcnemar_b === 0 && d.mcnemar_c === 0 && d.accuracy_diff === 0);
+  const identicalComps = comps.filter(sameAsBaseline);
+  const mdes = comps.filter((c) => !sameAsBaseline(c)).map((c) => c.mde80_accuracy).filter((
+    m,
+  ): m is number => m !== null && Number.isFinite(m));
   const mdeRange = mdes.length === 0
     ? null
     : mdes.length === 1 || Math.min(...mdes) === Math.max(...mdes)
@@ -367,6 +374,13 @@ async function buildBlocks(
         }, so no comparison can pass the rule; that needs at least ${
           Math.ceil(Math.log2(2 / alpha) + 1e-9)
         } draws.`,
+      );
+    }
+    if (identicalComps.length > 0) {
+      first.push(
+        `${identicalComps.length} comparison(s) predict every test image exactly as their baseline in every draw: ${
+          identicalComps.map(compName).join("; ")
+        }. For the transfer head this is expected of \`copy\` vs \`none\`: its full-batch loss is a mean, so adding an exact duplicate of every image leaves training unchanged.`,
       );
     }
     for (const [metric, name] of [["accuracy", "accuracy"], ["macro_f1", "macro-F1"]] as const) {

@@ -5,7 +5,7 @@ import { REPO_ROOT, SHARED_WEIGHTS, sharedPath } from "../_env.ts";
 const DATA = sharedPath("data/caltech101");
 const STYLE = sharedPath("data/styles/composition_vii.jpg");
 const COMMON = ["--data", DATA, "--style", STYLE, "--weights", SHARED_WEIGHTS, "--backend", "wasm"];
-/** A study small enough to run several times in a test: 1 subset, 2 images per class, 3 iterations. */
+/** A study small enough to run several times in a test: 1 subset, 2 images per class, 3 iterations (24 added images: 6 originals x copy/light/medium/heavy). */
 const TINY = [
   "--preset",
   "smoke",
@@ -51,56 +51,128 @@ async function countSidecars(dir: string): Promise<number> {
   return n;
 }
 
-Deno.test("--preset smoke on the shared data: results.json has the documented structure and transfer beats chance", async () => {
+Deno.test("--preset smoke on the shared data: results.json schema 2, the copy group, draws and both baselines", async () => {
   const dir = await Deno.makeTempDir();
   const out = join(dir, "out");
   const r = await study(["--preset", "smoke", "--out", out, "--cache", join(dir, "cache")]);
   assert.equal(r.code, 0, r.stderr);
   const res = JSON.parse(await Deno.readTextFile(join(out, "results.json")));
-  assert.equal(res.schema_version, 1);
+  assert.equal(res.schema_version, 2);
   assert.equal(res.config.preset, "smoke");
-  for (const k of ["backend", "deno", "tfjs"]) assert.ok(res.environment[k], `environment.${k}`);
-  const subsets = res.config.subsets, perClass = res.config.trainPerClass;
-  assert.equal(res.runs.length, subsets * 8);
+  for (const k of ["backend", "deno", "tfjs", "cpu_model"]) {
+    assert.ok(res.environment[k], `environment.${k}`);
+  }
+  assert.equal(res.sampling.mode, "draws");
+  const draws = res.sampling.count, perClass = res.config.trainPerClass;
+  assert.equal(res.draws.length, draws);
+  assert.equal(res.runs.length, draws * 10, "5 groups x 2 augmentation settings per draw");
   const classes = ["butterfly", "crab", "scorpion"];
   const seen = new Set<string>();
   for (const run of res.runs) {
-    seen.add(`${run.subset}|${run.style}|${run.static_augmentation}|${run.classifier}`);
+    seen.add(`${run.draw}|${run.style}|${run.static_augmentation}|${run.classifier}`);
     assert.deepEqual(run.classes, classes);
-    assert.equal(run.confusion.length, 3);
     const n = run.confusion.flat().reduce((a: number, b: number) => a + b, 0);
     assert.equal(n, run.test_images.length);
-    assert.deepEqual(Object.keys(run.per_class).sort(), classes);
-    for (const m of Object.values(run.per_class) as Array<Record<string, number>>) {
-      for (const k of ["precision", "recall", "f1"]) assert.ok(m[k] >= 0 && m[k] <= 1);
-    }
     const originals = run.train_images.filter((p: string) => !p.includes("@"));
     assert.equal(originals.length, 3 * perClass);
+    // Every added group (copy included) adds exactly one image per original.
     assert.equal(run.train_images.length, run.style === "none" ? 3 * perClass : 6 * perClass);
+    for (const p of run.train_images.filter((p: string) => p.includes("@"))) {
+      assert.ok(originals.includes(p.split("@")[0]), `${p} is not a copy of a training original`);
+      assert.equal(p.split("@")[1], run.style);
+    }
+    // Test set = the draw's complement within each class.
+    const draw = res.draws[run.draw];
+    for (const cls of classes) {
+      assert.deepEqual(
+        run.train_images.filter((p: string) => !p.includes("@") && p.startsWith(`${cls}/`)),
+        draw.train[cls],
+      );
+    }
     for (const p of run.test_images) {
       assert.ok(!originals.includes(p), `test image ${p} is in the training set`);
     }
-    // Paths are relative to --data and exist there.
-    await Deno.stat(join(DATA, run.test_images[0]));
   }
-  assert.equal(seen.size, subsets * 8);
-  assert.equal(res.comparisons.length, 7);
-  // Every hyper-parameter, stopping rule and seed is recorded.
+  assert.equal(seen.size, draws * 10);
+  // vs none: 9 configurations; vs copy: light/medium/heavy x 2.
+  const byBaseline = (b: string) =>
+    res.comparisons.filter((c: { baseline: string }) => c.baseline === b);
+  assert.equal(byBaseline("none").length, 9);
+  assert.equal(byBaseline("copy").length, 6);
+  for (const c of res.comparisons) {
+    assert.equal(c.per_draw.length, draws);
+    for (
+      const k of [
+        "accuracy_diff_ci95_draws",
+        "accuracy_diff_ci95_bootstrap",
+        "p_wilcoxon",
+        "p_holm",
+        "mde80_accuracy",
+        "macro_f1_diff_ci95_draws",
+        "p_holm_macro_f1",
+      ]
+    ) {
+      assert.ok(c[k] !== undefined, `comparison.${k}`);
+    }
+    assert.ok(c.p_holm >= c.p_wilcoxon);
+  }
+  // Every added image is characterised; copies are the originals' exact pixels, stylized ones never step 0.
+  const unique = new Set(
+    res.draws.flatMap((d: { train: Record<string, string[]> }) => Object.values(d.train).flat()),
+  );
+  assert.equal(res.stylized.length, unique.size * 4);
+  for (const s of res.stylized) {
+    if (s.style === "copy") {
+      assert.equal(s.identical, true, `${s.image} copy differs from its original`);
+      assert.equal(s.mean_abs_change, 0);
+      assert.equal(s.ssim, 1);
+      assert.equal(s.steps, 0);
+    } else {
+      assert.ok(s.best_step >= 1, `${s.image} ${s.style}: best step ${s.best_step}`);
+      assert.equal(s.identical, false);
+      assert.ok(s.mean_abs_change > 0);
+      assert.ok(s.style_loss_ratio < 1, `${s.image} ${s.style}: style loss did not fall`);
+    }
+  }
+  const mean = (g: string) => {
+    const xs = res.stylized.filter((s: { style: string }) => s.style === g);
+    return xs.reduce((a: number, s: { mean_abs_change: number }) => a + s.mean_abs_change, 0) /
+      xs.length;
+  };
+  assert.ok(mean("light") < mean("medium") && mean("medium") < mean("heavy"));
   assert.equal(res.classifier_settings.transfer.steps, res.config.transferSteps);
-  assert.ok(res.classifier_settings.transfer.learningRate > 0);
   assert.match(res.classifier_settings.stopping_rule, /fixed number/);
   assert.equal(res.static_augmentation.transforms.length, res.config.augmentCount);
-  assert.equal(typeof res.config.seed, "number");
-  assert.equal(res.subsets.length, subsets);
+  assert.equal(res.stylization.optimizer, res.config.optimizer);
   const transfer = res.runs.filter((r: { classifier: string }) => r.classifier === "transfer");
   const meanAcc = transfer.reduce((a: number, r: { accuracy: number }) => a + r.accuracy, 0) /
     transfer.length;
   assert.ok(meanAcc > 1 / 3 + 0.05, `transfer mean accuracy ${meanAcc} is not above chance`);
   const csv = (await Deno.readTextFile(join(out, "results.csv"))).trim().split("\n");
-  assert.equal(csv.length, 1 + subsets * 8 * 3);
+  assert.equal(csv.length, 1 + draws * 10 * 3);
   for (const f of ["report.md", "report.html"]) {
     assert.ok((await Deno.stat(join(out, f))).size > 1000);
   }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("one worker and two workers give the same study results", async () => {
+  const dir = await Deno.makeTempDir();
+  const runs: Record<string, Array<{ accuracy: number; predictions: number[] }>> = {};
+  for (const w of ["1", "2"]) {
+    const r = await study([
+      ...TINY,
+      "--workers",
+      w,
+      "--out",
+      join(dir, `o${w}`),
+      "--cache",
+      join(dir, `c${w}`),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    runs[w] = JSON.parse(await Deno.readTextFile(join(dir, `o${w}`, "results.json"))).runs;
+  }
+  assert.deepEqual(runs["1"].map((r) => r.predictions), runs["2"].map((r) => r.predictions));
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -111,24 +183,25 @@ Deno.test("a study killed with SIGKILL continues where it stopped, reusing finis
   const child = studyCommand(args).spawn();
   // Wait until some but not all stylizations are in the cache, then kill -9.
   const deadline = Date.now() + 120_000;
-  while ((await countSidecars(cache)) < 2 && Date.now() < deadline) {
+  // The 6 copies are written first, at once; wait for 2 stylizations beyond them.
+  while ((await countSidecars(cache)) < 8 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill("SIGKILL");
   const killed = await child.output();
   assert.notEqual(killed.code, 0, "the study finished before it could be killed");
   const before = await countSidecars(cache);
-  assert.ok(before >= 2 && before < 18, `cache entries at kill: ${before}`);
+  assert.ok(before >= 8 && before < 24, `cache entries at kill: ${before}`);
   const second = await study(args);
   assert.equal(second.code, 0, second.stderr);
   assert.match(
     second.stderr,
-    new RegExp(`stylization: 18 jobs, ${before} cached, ${18 - before} to run`),
+    new RegExp(`stylization: 24 jobs, ${before} cached, ${24 - before} to run`),
   );
   const third = await study(args);
   assert.equal(third.code, 0, third.stderr);
-  assert.match(third.stderr, /stylization: 18 jobs, 18 cached, 0 to run/);
-  assert.match(third.stderr, /reused 8 finished classifier run/);
+  assert.match(third.stderr, /stylization: 24 jobs, 24 cached, 0 to run/);
+  assert.match(third.stderr, /reused 10 finished classifier run/);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -141,16 +214,16 @@ Deno.test("--shard K/N parts fill one shared cache; the final run trains from it
   let total = 0;
   for (const r of await Promise.all(runs)) {
     assert.equal(r.code, 0, r.stderr);
-    const m = r.stderr.match(/shard \d\/3: (\d+) of 18 jobs; stylized (\d+)/);
+    const m = r.stderr.match(/shard \d\/3: (\d+) of 24 jobs; stylized (\d+)/);
     assert.ok(m, r.stderr);
     assert.equal(m[1], m[2]);
     total += Number(m[1]);
   }
-  assert.equal(total, 18);
-  assert.equal(await countSidecars(cache), 18);
+  assert.equal(total, 24);
+  assert.equal(await countSidecars(cache), 24);
   const final = await study([...TINY, "--cache", cache, "--out", join(dir, "final")]);
   assert.equal(final.code, 0, final.stderr);
-  assert.match(final.stderr, /18 cached, 0 to run/);
+  assert.match(final.stderr, /24 cached, 0 to run/);
   await Deno.stat(join(dir, "final", "results.json"));
   await Deno.remove(dir, { recursive: true });
 });
@@ -160,7 +233,7 @@ const badCases: Array<[string, string[], RegExp]> = [
   [
     "too few images",
     ["--train-per-class", "80"],
-    /class 'crab' has 73 readable images; 1 subsets of 80 training images plus one test image need 81/,
+    /class 'crab' has 73 images; 1 disjoint subsets of 80 training images plus one test image need 81/,
   ],
   [
     "missing weights",
@@ -178,6 +251,28 @@ const badCases: Array<[string, string[], RegExp]> = [
     /--preset full needs VGG19 up to block5_conv2.*block4_conv1/,
   ],
   ["bad --shard", ["--shard", "3/2"], /--shard/],
+  [
+    "one class",
+    ["--classes", "crab"],
+    /--classes: a classifier needs at least 2 classes, got 1 \(crab\)/,
+  ],
+  [
+    "draws a class cannot satisfy",
+    ["--draws", "4", "--train-per-class", "84"],
+    /class 'crab' has 73 images; 4 draws of 84 training images plus one test image need 85/,
+  ],
+  [
+    "subsets a class cannot satisfy",
+    ["--subsets", "8", "--train-per-class", "10"],
+    /class 'crab' has 73 images; 8 disjoint subsets of 10 training images plus one test image need 81/,
+  ],
+  ["--draws and --subsets together", ["--draws", "3"], /--draws and --subsets: give one of them/],
+  ["unknown optimizer", ["--optimizer", "sgd"], /--optimizer: expected adam or lbfgs, got 'sgd'/],
+  [
+    "style smaller than content",
+    ["--style-size", "16"],
+    /--style-size: 16 is below --stylize-size 32/,
+  ],
 ];
 for (const [name, extra, pattern] of badCases) {
   Deno.test(`study bad input: ${name} is one clear error line and exit 2`, async () => {
@@ -187,6 +282,7 @@ for (const [name, extra, pattern] of badCases) {
     const lines = r.stderr.split("\n").filter((l) => l.startsWith("error: "));
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0], pattern);
+    assert.equal(await countSidecars(join(dir, "c")), 0, "refused only after some stylization");
     await Deno.remove(dir, { recursive: true });
   });
 }
