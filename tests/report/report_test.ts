@@ -710,3 +710,51 @@ Deno.test("signed and fmt format as the tables print them", () => {
   assert.equal(signed(-0.2), "-0.200");
   assert.equal(fmt(NaN), "n/a");
 });
+
+Deno.test("a comparison identical to its baseline in every draw is named, and left out of the MDE range", async () => {
+  const input = fixture();
+  const c4 = (c: Comparison): Comparison => ({
+    ...c,
+    per_draw: c.per_draw.slice(0, 4),
+    draws: 4,
+    p_wilcoxon: 0.125,
+    p_holm: 0.5,
+    mde80_accuracy: 0.12,
+  });
+  const base = input.comparisons.map(c4);
+  const identical: Comparison = {
+    ...base[0],
+    per_draw: base[0].per_draw.map((d) => ({
+      ...d,
+      accuracy_diff: 0,
+      macro_f1_diff: 0,
+      mcnemar_b: 0,
+      mcnemar_c: 0,
+      mcnemar_p: 1,
+    })),
+    mean_accuracy_diff: 0,
+    sd_accuracy_diff: 0,
+    accuracy_diff_ci95_draws: [0, 0],
+    p_wilcoxon: 1,
+    p_holm: 1,
+    mde80_accuracy: 0,
+  };
+  const { md } = await report({
+    ...input,
+    comparisons: [identical, ...base.slice(1)],
+    warnings: [],
+  });
+  const first = readFirst(md);
+  assert.ok(
+    first.some((l) =>
+      l.startsWith("1 comparison(s) predict every test image exactly as their baseline")
+    ),
+    first.join("\n"),
+  );
+  const range = first.find((l) => l.startsWith("Passing the rule (accuracy)"))!;
+  assert.match(
+    range,
+    /about 0\.120 at 80% power/,
+    "the 0 of the identical comparison entered the range",
+  );
+});
