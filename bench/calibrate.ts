@@ -15,6 +15,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { Buffer } from "node:buffer";
 import sharp from "sharp";
 import { decodeImage, loadImage, type RgbImage } from "../src/images/io.ts";
 import { meanAbsDifference, ssim } from "../src/images/ssim.ts";
@@ -151,12 +152,16 @@ const toPng = (img: RgbImage) => {
   return sharp(px, { raw: { width: img.width, height: img.height, channels: 3 } })
     .resize(cell, cell, { kernel: "nearest" }).png().toBuffer();
 };
-const composites: Array<{ input: Uint8Array; left: number; top: number }> = [];
+const composites: Array<{ input: Buffer; left: number; top: number }> = [];
 const label = 20;
 for (let i = 0; i < names.length; i++) {
   const cells = [originals[i], ...ratios.map((r) => results.get(`${r}|${i}`)!.image)];
   for (let c = 0; c < cells.length; c++) {
-    composites.push({ input: await toPng(cells[c]), left: c * cell, top: label + i * cell });
+    composites.push({
+      input: Buffer.from(await toPng(cells[c])),
+      left: c * cell,
+      top: label + i * cell,
+    });
   }
 }
 const header = ["original", ...ratios.map((r) => `ratio ${r.toExponential(0)}`)];
@@ -169,7 +174,7 @@ const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${
     }" y="15" font-family="sans-serif" font-size="13" text-anchor="middle">${h}</text>`
   ).join("")
 }</svg>`;
-composites.push({ input: new TextEncoder().encode(svg), left: 0, top: 0 });
+composites.push({ input: Buffer.from(svg), left: 0, top: 0 });
 const grid = await sharp({
   create: {
     width: header.length * cell,

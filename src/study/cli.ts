@@ -26,6 +26,41 @@ import {
 } from "./config.ts";
 import { parseShard } from "./shard.ts";
 import { runStudy } from "./run.ts";
+import { layersUpTo } from "../vgg/layers.ts";
+import { imageSize, targetSize } from "../images/io.ts";
+import { checkMinSide, smallestLongSide } from "../style/limits.ts";
+
+/**
+ * The study's size limits, before any work: the `--stylize-size` square and the
+ * style image at `--style-size` (its own aspect ratio) must keep every needed
+ * layer at least 1x1 after the pools.
+ *
+ * @example
+ * ```ts
+ * import { checkStudySizes } from "./cli.ts";
+ * import { resolveStudyConfig } from "./config.ts";
+ * await checkStudySizes(resolveStudyConfig({ preset: "smoke" }, {
+ *   data: "d", style: "../shared/data/styles/composition_vii.jpg", weights: "w", cache: "c",
+ * }));
+ * ```
+ */
+export async function checkStudySizes(config: StudyConfig): Promise<void> {
+  const specs = layersUpTo([config.contentLayer, ...config.styleLayers]);
+  const side = config.stylizeSize;
+  checkMinSide({ width: side, height: side }, specs, "--stylize-size", `a ${side}x${side} square`);
+  const bytes = await Deno.readFile(config.style).catch((e) => {
+    throw new UserError(`--style: cannot read ${config.style} (${e.message})`);
+  });
+  const dims = await imageSize(bytes, config.style);
+  const min = 2 ** specs.filter((s) => s.poolBefore).length;
+  checkMinSide(
+    targetSize(dims, { longSide: config.styleSize }),
+    specs,
+    "--style-size",
+    `the style image ${config.style} at long side ${config.styleSize}`,
+    `use --style-size ${smallestLongSide(dims, min)} or more`,
+  );
+}
 
 /** The options table as text. */
 export function studyHelp(): string {
@@ -127,6 +162,7 @@ export async function studyMain(args: string[]): Promise<void> {
       ),
     cache: overrides.cache ?? join(cacheDir(), "stylized"),
   });
+  await checkStudySizes(config);
   console.error(
     `study: preset ${config.preset}, ${
       config.classes.join("/")

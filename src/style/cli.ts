@@ -10,16 +10,29 @@
  * @module
  */
 import { basename, extname, join } from "node:path";
-import { BACKEND_CHOICES, type BackendChoice, initBackend, tf } from "../tf.ts";
+import { BACKEND_CHOICES, type BackendChoice, initBackend, resolveBackend, tf } from "../tf.ts";
 import {
   decodeImage,
+  imageSize,
   isImagePath,
   listImages,
   loadImage,
   type RgbImage,
   savePng,
+  targetSize,
 } from "../images/io.ts";
-import { layersUpTo } from "../vgg/layers.ts";
+import {
+  checkMinSide,
+  estimateStepBytes,
+  fits,
+  largestLongSide,
+  maxBatch,
+  type MemoryLimit,
+  memoryLimit,
+  type Size,
+  smallestLongSide,
+} from "./limits.ts";
+import { type ConvLayerSpec, layersUpTo } from "../vgg/layers.ts";
 import { loadVggWeights } from "../vgg/weights.ts";
 import { Vgg19 } from "../vgg/model.ts";
 import { defaultWeightsPath } from "../vgg/download.ts";
@@ -210,6 +223,102 @@ export function numberFlag(
 
 const positiveInt = (n: number) => Number.isInteger(n) && n > 0;
 
+const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+
+/**
+ * Check every content image (`targets`: its size after `--size`) and the style
+ * image (resized to each content's long side, keeping its own aspect ratio)
+ * against the layers' smallest side and the backend's memory, before any work.
+ * Returns the batch size per `WxH` group: `batch`, or, in directory mode, the
+ * largest that fits (said on stderr); a UserError names the flag, image and
+ * layer, or the largest size that fits.
+ *
+ * @example
+ * ```ts
+ * import { checkSizes } from "./cli.ts";
+ * import { memoryLimit } from "./limits.ts";
+ * import { layersUpTo } from "../vgg/layers.ts";
+ * const specs = layersUpTo(["block3_conv4"]);
+ * const b = checkSizes(["a.png"], [{ width: 64, height: 48 }], { width: 400, height: 300 },
+ *   "style.jpg", undefined, 1, specs, { limit: memoryLimit("wasm", specs), directory: false });
+ * console.log(b.get("64x48")); // 1
+ * ```
+ */
+export function checkSizes(
+  paths: readonly string[],
+  targets: readonly Size[],
+  styleDims: Size,
+  stylePath: string,
+  size: number | undefined,
+  batch: number,
+  specs: readonly ConvLayerSpec[],
+  opts: {
+    limit: MemoryLimit;
+    directory: boolean;
+    /** The images' own sizes (for the smallest --size to suggest); default `targets`. */
+    origs?: readonly Size[];
+    log?: (line: string) => void;
+  },
+): Map<string, number> {
+  const log = opts.log ?? ((l: string) => console.error(l));
+  const minSide = 2 ** specs.filter((s) => s.poolBefore).length;
+  const longSides = new Set<number>();
+  targets.forEach((t, i) => {
+    const flag = size ? "--size" : "--content";
+    checkMinSide(
+      t,
+      specs,
+      flag,
+      `content image ${paths[i]}`,
+      `use --size ${smallestLongSide(opts.origs?.[i] ?? t, minSide)} or more`,
+    );
+    longSides.add(Math.max(t.width, t.height));
+  });
+  for (const long of longSides) {
+    const st = targetSize(styleDims, { longSide: long });
+    checkMinSide(
+      st,
+      specs,
+      size ? "--size" : "--style",
+      `the style image ${stylePath} (resized to the content's long side ${long}, keeping its aspect ratio)`,
+      `use --size ${smallestLongSide(styleDims, minSide)} or more, or a less elongated style image`,
+    );
+  }
+  const groups = new Map<string, { size: Size; paths: string[] }>();
+  targets.forEach((t, i) => {
+    const key = `${t.width}x${t.height}`;
+    const g = groups.get(key) ?? { size: t, paths: [] };
+    g.paths.push(paths[i]);
+    groups.set(key, g);
+  });
+  const { limit } = opts;
+  const out = new Map<string, number>();
+  for (const [key, g] of groups) {
+    const want = opts.directory ? Math.min(batch, g.paths.length) : 1;
+    if (fits(g.size, want, specs, limit)) {
+      out.set(key, batch);
+      continue;
+    }
+    const mb = maxBatch(g.size, specs, limit);
+    if (mb >= 1 && opts.directory) {
+      log(
+        `batch: ${want} image(s) of ${key} would need about ${
+          gib(estimateStepBytes(g.size.width, g.size.height, want, specs))
+        } per step, over ${limit.backend}'s ${limit.why}; running them in batches of ${mb}`,
+      );
+      out.set(key, mb);
+      continue;
+    }
+    const largest = largestLongSide(g.size, 1, specs, limit);
+    throw new UserError(
+      `${size ? "--size" : "--content"}: ${g.paths[0]} at ${key} px would need about ${
+        gib(estimateStepBytes(g.size.width, g.size.height, 1, specs))
+      } per step, over ${limit.backend}'s ${limit.why}; the largest that fits is --size ${largest}`,
+    );
+  }
+  return out;
+}
+
 /** Run `deno task stylize` with the given command-line arguments. */
 export async function stylizeMain(args: string[]): Promise<void> {
   const options = Object.fromEntries(
@@ -314,6 +423,29 @@ export async function stylizeMain(args: string[]): Promise<void> {
   }
   const workersFlag = numberFlag("workers", str("workers"), positiveInt, "a positive integer");
 
+  // Sizes before anything else: every image side against the layers, pixels x batch against
+  // the backend's memory, from the images' headers (no pixels decoded, nothing allocated).
+  const styleBytes = await Deno.readFile(stylePath).catch((e) => {
+    throw new UserError(`--style: cannot read ${stylePath} (${e.message})`);
+  });
+  const styleDims = await imageSize(styleBytes, stylePath);
+  const loadOpts = size ? { longSide: size } : { maxLongSide: 512 };
+  const targets: Size[] = [], origs: Size[] = [];
+  for (const p of contentPaths) {
+    const bytes = await Deno.readFile(p).catch((e) => {
+      throw new UserError(`--content: cannot read ${p} (${e.message})`);
+    });
+    origs.push(await imageSize(bytes, p));
+    targets.push(targetSize(origs[origs.length - 1], loadOpts));
+  }
+  const resolved = await resolveBackend(backendChoice);
+  const limit = memoryLimit(resolved.name, allSpecs, resolved.adapter?.limits);
+  const batchOf = checkSizes(contentPaths, targets, styleDims, stylePath, size, batch, allSpecs, {
+    limit,
+    directory: outIsDir,
+    origs,
+  });
+
   // Weights before images: a missing layer stops the run before any work.
   const weights = await loadVggWeights(weightsPath, allSpecs);
   // A directory runs on the worker pool, each worker with its own backend; one file runs here.
@@ -331,15 +463,12 @@ export async function stylizeMain(args: string[]): Promise<void> {
   );
   const settings: StyleSettings = { alpha, beta, adam, optimizer, lbfgs };
 
-  const styleBytes = await Deno.readFile(stylePath).catch((e) => {
-    throw new UserError(`--style: cannot read ${stylePath} (${e.message})`);
-  });
   await decodeImage(styleBytes, stylePath); // a corrupt style image fails here, before any work
   const images: Array<{ path: string; img: RgbImage }> = [];
   for (const p of contentPaths) {
     images.push({
       path: p,
-      img: await loadImage(p, size ? { longSide: size } : { maxLongSide: 512 }),
+      img: await loadImage(p, loadOpts),
     });
   }
 
@@ -356,8 +485,9 @@ export async function stylizeMain(args: string[]): Promise<void> {
     groups.set(key, [...(groups.get(key) ?? []), im]);
   }
   const batches: (typeof images)[] = [];
-  for (const g of groups.values()) {
-    for (let i = 0; i < g.length; i += batch) batches.push(g.slice(i, i + batch));
+  for (const [key, g] of groups) {
+    const b = batchOf.get(key) ?? batch;
+    for (let i = 0; i < g.length; i += b) batches.push(g.slice(i, i + b));
   }
   const progress = new Progress("stylize", batches.length * (iterations + 1), "it");
   // Per batch, the paths written (kept in batch order for the summary).

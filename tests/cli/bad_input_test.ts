@@ -1,0 +1,288 @@
+/**
+ * Bad and unusual inputs to every entry point, table-driven. Each row makes
+ * its fixture in a fresh temporary directory (tiny PNGs, broken files,
+ * hostile manifests), runs the command line there, and checks the exit code,
+ * a fragment of the one-line message, that no stack trace is printed, that
+ * every file present before is byte-identical after, and that no file appears
+ * except the row's expected ones. Runs on wasm with 0-1 iterations and tiny
+ * images, so the whole table takes seconds per row.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { join, relative } from "node:path";
+import { REPO_ROOT, SHARED_WEIGHTS, sharedPath } from "../_env.ts";
+import { encodePng } from "../../src/images/io.ts";
+
+/** A small deterministic RGB test image as PNG bytes. */
+async function png(width: number, height: number): Promise<Uint8Array> {
+  const data = new Float32Array(width * height * 3);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 37) % 256;
+  return await encodePng({ width, height, data });
+}
+
+/** One bad-input case. */
+interface Row {
+  name: string;
+  /** Entry point under src/ (or bench/). */
+  entry: string;
+  /** Fixture: files to create in the row's directory (relative path -> bytes), made before the run. */
+  setup?: (dir: string) => Promise<void>;
+  /** The command line; `dir` is the row's directory. */
+  args: (dir: string) => string[];
+  code: number;
+  /** A fragment of stderr (the one-line message). */
+  message: string | RegExp;
+  /** Paths (relative to dir) that may appear; everything else must not. */
+  newFiles?: string[];
+}
+
+const STYLIZE = "src/style/cli.ts", STUDY = "src/study/cli.ts";
+
+/** The common flags of a cheap stylize run on the row's own style image. */
+const cheap = (dir: string) => [
+  "--style",
+  join(dir, "style.png"),
+  "--weights",
+  SHARED_WEIGHTS,
+  "--profile",
+  "offline",
+  "--backend",
+  "wasm",
+  "--iterations",
+  "0",
+];
+
+/** content.png (30x40) and style.png (40x30). */
+async function images(dir: string): Promise<void> {
+  await Deno.writeFile(join(dir, "content.png"), await png(30, 40));
+  await Deno.writeFile(join(dir, "style.png"), await png(40, 30));
+}
+
+const studyBase = (dir: string) => [
+  "--preset",
+  "smoke",
+  "--data",
+  sharedPath("data/caltech101"),
+  "--weights",
+  SHARED_WEIGHTS,
+  "--style",
+  join(dir, "style.png"),
+  "--out",
+  join(dir, "study"),
+  "--cache",
+  join(dir, "cache"),
+];
+
+const ROWS: Row[] = [
+  // --- size limits (issue 8, 1) ---
+  {
+    name: "--size 5: the style image would be 5x3 (was a hang)",
+    entry: STYLIZE,
+    setup: async (d) => {
+      await images(d);
+      await Deno.writeFile(join(d, "style.png"), await png(50, 30));
+    },
+    args: (d) => [...cheap(d), "--content", join(d, "content.png"), "--size", "5"],
+    code: 2,
+    message: /--size: the style image .* would be 5x3 px; layer block3_conv4/,
+  },
+  {
+    name: "--size 3: the content would be 2x3 (was a wasm crash)",
+    entry: STYLIZE,
+    setup: images,
+    args: (d) => [...cheap(d), "--content", join(d, "content.png"), "--size", "3"],
+    code: 2,
+    message: /--size: content image .* would be 2x3 px; layer block3_conv4 .* >= 4 px/,
+  },
+  {
+    name: "--size 4: the content would be 3x4",
+    entry: STYLIZE,
+    setup: images,
+    args: (d) => [...cheap(d), "--content", join(d, "content.png"), "--size", "4"],
+    code: 2,
+    message: "would be 3x4 px",
+  },
+  {
+    name: "a 1x1 content image without --size",
+    entry: STYLIZE,
+    setup: async (d) => {
+      await images(d);
+      await Deno.writeFile(join(d, "one.png"), await png(1, 1));
+    },
+    args: (d) => [...cheap(d), "--content", join(d, "one.png")],
+    code: 2,
+    message: /--content: content image .*one.png would be 1x1 px.*use --size 4 or more/,
+  },
+  {
+    name: "a 2000x8 content image (capped at 512x2)",
+    entry: STYLIZE,
+    setup: async (d) => {
+      await images(d);
+      await Deno.writeFile(join(d, "wide.png"), await png(2000, 8));
+    },
+    args: (d) => [...cheap(d), "--content", join(d, "wide.png")],
+    code: 2,
+    message: /would be 512x2 px.*use --size 875 or more/,
+  },
+  {
+    name: "a very wide style image",
+    entry: STYLIZE,
+    setup: async (d) => {
+      await images(d);
+      await Deno.writeFile(join(d, "style.png"), await png(400, 20));
+    },
+    args: (d) => [...cheap(d), "--content", join(d, "content.png"), "--size", "24"],
+    code: 2,
+    message: /--size: the style image .* would be 24x1 px/,
+  },
+  {
+    name: "--size 100000 is over the wasm heap and says what fits",
+    entry: STYLIZE,
+    setup: images,
+    args: (d) => [...cheap(d), "--content", join(d, "content.png"), "--size", "100000"],
+    code: 2,
+    message: /--size: .* over wasm's wasm32 heap \(4 GiB\); the largest that fits is --size \d+/,
+  },
+  {
+    name: "study --stylize-size 3",
+    entry: STUDY,
+    setup: images,
+    args: (d) => [...studyBase(d), "--stylize-size", "3", "--image-size", "3"],
+    code: 2,
+    message: /--stylize-size: a 3x3 square .* block3_conv4/,
+  },
+  // --- cases that already worked, kept working ---
+  {
+    name: "missing --content",
+    entry: STYLIZE,
+    setup: images,
+    args: (d) => [...cheap(d)],
+    code: 2,
+    message: "--content: required",
+  },
+  {
+    name: "content file does not exist",
+    entry: STYLIZE,
+    setup: images,
+    args: (d) => [...cheap(d), "--content", join(d, "nope.png")],
+    code: 2,
+    message: "does not exist",
+  },
+  {
+    name: "a corrupt content PNG",
+    entry: STYLIZE,
+    setup: async (d) => {
+      await images(d);
+      await Deno.writeFile(join(d, "bad.png"), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
+    },
+    args: (d) => [...cheap(d), "--content", join(d, "bad.png")],
+    code: 2,
+    message: "not a decodable JPEG or PNG image",
+  },
+  {
+    name: "a truncated style PNG",
+    entry: STYLIZE,
+    setup: async (d) => {
+      await images(d);
+      const b = await Deno.readFile(join(d, "style.png"));
+      await Deno.writeFile(join(d, "style.png"), b.slice(0, 40));
+    },
+    args: (d) => [...cheap(d), "--content", join(d, "content.png")],
+    code: 2,
+    message: "style.png: not a decodable JPEG or PNG image",
+  },
+  {
+    name: "non-numeric --size",
+    entry: STYLIZE,
+    setup: images,
+    args: (d) => [...cheap(d), "--content", join(d, "content.png"), "--size", "abc"],
+    code: 2,
+    message: "--size: expected a positive integer, got 'abc'",
+  },
+  {
+    name: "unknown stylize flag",
+    entry: STYLIZE,
+    setup: images,
+    args: (d) => [...cheap(d), "--content", join(d, "content.png"), "--bogus"],
+    code: 2,
+    message: "--bogus",
+  },
+  {
+    name: "unknown layer",
+    entry: STYLIZE,
+    setup: images,
+    args: (d) => [...cheap(d), "--content", join(d, "content.png"), "--content-layer", "block9"],
+    code: 2,
+    message: "unknown VGG19 layer 'block9'",
+  },
+  {
+    name: "missing weights",
+    entry: STYLIZE,
+    setup: images,
+    args: (d) => [
+      ...cheap(d),
+      "--content",
+      join(d, "content.png"),
+      "--weights",
+      join(d, "nowhere"),
+    ],
+    code: 2,
+    message: "--weights:",
+  },
+];
+
+async function snapshot(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  async function walk(d: string) {
+    for await (const e of Deno.readDir(d)) {
+      const p = join(d, e.name);
+      if (e.isDirectory) {
+        out.set(relative(dir, p) + "/", "dir");
+        await walk(p);
+      } else if (e.isFile) {
+        out.set(
+          relative(dir, p),
+          createHash("sha256").update(await Deno.readFile(p)).digest("hex"),
+        );
+      } else out.set(relative(dir, p), "other");
+    }
+  }
+  await walk(dir);
+  return out;
+}
+
+for (const row of ROWS) {
+  Deno.test(`bad input: ${row.name}`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "nst-bad-" });
+    try {
+      await row.setup?.(dir);
+      const before = await snapshot(dir);
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--quiet", join(REPO_ROOT, row.entry), ...row.args(dir)],
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+        env: { CI: "1", NST_CACHE_DIR: join(dir, ".nst-cache") },
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, row.code, stderr);
+      if (typeof row.message === "string") assert.ok(stderr.includes(row.message), stderr);
+      else assert.match(stderr, row.message);
+      assert.doesNotMatch(stderr, /^\s+at .*:\d+:\d+/m, "a stack trace");
+      if (row.code === 2) {
+        assert.equal(stderr.split("\n").filter((l) => l.startsWith("error:")).length, 1, stderr);
+      }
+      const after = await snapshot(dir);
+      for (const [p, h] of before) assert.equal(after.get(p), h, `${p} changed`);
+      const allowed = new Set(row.newFiles ?? []);
+      const added = [...after.keys()].filter((p) => !before.has(p) && !allowed.has(p));
+      assert.deepEqual(added, [], "unexpected new files");
+    } finally {
+      await Deno.chmod(dir, 0o755).catch(() => {});
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+/** The number of rows, for the closing note of issue 8. */
+export const BAD_INPUT_ROWS: number = ROWS.length;
