@@ -51,7 +51,7 @@ import {
 import { runMain, UserError } from "../util/errors.ts";
 import { optionsTable, parseFlags } from "../util/cli.ts";
 import { KERNEL_CHOICES, selectKernelsByName } from "../ops.ts";
-import { tempSibling } from "../util/fs.ts";
+import { preflightWritable, realTarget, tempSibling, userPathError } from "../util/fs.ts";
 import { defaultStylePath } from "../util/assets.ts";
 import { Progress } from "../util/progress.ts";
 
@@ -319,6 +319,64 @@ export function checkSizes(
   return out;
 }
 
+/**
+ * Refuse, before any work, outputs that would replace an input or each other
+ * (after symlinks), an `--out` directory that is the `--content` directory,
+ * and outputs that cannot be written (each probed with {@link preflightWritable}).
+ *
+ * @example
+ * ```ts
+ * import { checkOutputs } from "./cli.ts";
+ * await checkOutputs({
+ *   contentPaths: ["a.jpg"], contentDir: null, stylePath: "s.jpg", initPath: null, outDir: null,
+ *   outputs: ["out/a.png"], snapshots: [], log: null,
+ * });
+ * ```
+ */
+export async function checkOutputs(o: {
+  contentPaths: readonly string[];
+  contentDir: string | null;
+  stylePath: string;
+  initPath: string | null;
+  outDir: string | null;
+  outputs: readonly string[];
+  snapshots: readonly string[];
+  log: string | null;
+}): Promise<void> {
+  const inputs = new Map<string, string>();
+  for (const p of o.contentPaths) inputs.set(await realTarget(p), `the --content image ${p}`);
+  inputs.set(await realTarget(o.stylePath), `the --style image ${o.stylePath}`);
+  if (o.initPath) inputs.set(await realTarget(o.initPath), `the --init image ${o.initPath}`);
+  if (o.outDir && o.contentDir && await realTarget(o.outDir) === await realTarget(o.contentDir)) {
+    throw new UserError(
+      `--out: ${o.outDir} is the --content directory; outputs would mix with (and may replace) the inputs`,
+    );
+  }
+  const seen = new Map<string, string>();
+  const entries: Array<[string, string]> = [
+    ...o.outputs.map((p): [string, string] => ["--out", p]),
+    ...o.snapshots.map((p): [string, string] => ["--save-every", p]),
+    ...(o.log ? [["--log", o.log] as [string, string]] : []),
+  ];
+  for (const [flag, p] of entries) {
+    const real = await realTarget(p);
+    const input = inputs.get(real);
+    if (input) throw new UserError(`${flag}: ${p} is ${input}; refusing to overwrite an input`);
+    const other = seen.get(real);
+    if (other) throw new UserError(`${flag}: ${p} is also the output of ${other}`);
+    seen.set(real, `${flag} (${p})`);
+  }
+  // One probe per directory is enough for the images; the log and single outputs each.
+  const probed = new Set<string>();
+  for (const [flag, p] of entries) {
+    const key = flag === "--log" ? p : `${flag}:${await realTarget(join(p, ".."))}`;
+    const st = await Deno.lstat(p).catch(() => null);
+    if (probed.has(key) && !st?.isDirectory) continue;
+    probed.add(key);
+    await preflightWritable(p, flag);
+  }
+}
+
 /** Run `deno task stylize` with the given command-line arguments. */
 export async function stylizeMain(args: string[]): Promise<void> {
   const options = Object.fromEntries(
@@ -413,7 +471,45 @@ export async function stylizeMain(args: string[]): Promise<void> {
       out = join(out, `${basename(content, extname(content))}_stylized.png`);
     } else throw new UserError(`--out: ${out} must end in .png (output is 8-bit sRGB PNG)`);
   }
-  const outPathOf = (p: string) => outIsDir ? join(out, `${basename(p, extname(p))}.png`) : out;
+  // Output names: x.jpg -> x.png; when two inputs share a stem (x.jpg, x.png), each keeps its
+  // whole name (x.jpg.png, x.png.png), said here and listed in the summary.
+  const outNames = new Map<string, string>();
+  if (outIsDir) {
+    const stems = new Map<string, number>();
+    for (const p of contentPaths) {
+      const stem = basename(p, extname(p));
+      stems.set(stem, (stems.get(stem) ?? 0) + 1);
+    }
+    const renamed: string[] = [];
+    for (const p of contentPaths) {
+      const stem = basename(p, extname(p));
+      const name = stems.get(stem)! > 1 ? `${basename(p)}.png` : `${stem}.png`;
+      if (stems.get(stem)! > 1) renamed.push(`${basename(p)} -> ${name}`);
+      outNames.set(p, join(out, name));
+    }
+    if (renamed.length > 0) {
+      console.error(`names: inputs sharing a name keep their extension: ${renamed.join(", ")}`);
+    }
+  }
+  const outPathOf = (p: string) => outIsDir ? outNames.get(p)! : out;
+  const snapshotPath = (p: string, it: number) =>
+    outPathOf(p).replace(/\.png$/i, `_iter${String(it).padStart(4, "0")}.png`);
+  await checkOutputs({
+    contentPaths,
+    contentDir: outIsDir ? content : null,
+    stylePath,
+    initPath: ["content", "random"].includes(str("init")!) ? null : str("init")!,
+    outDir: outIsDir ? out : null,
+    outputs: contentPaths.map(outPathOf),
+    snapshots: saveEvery
+      ? contentPaths.flatMap((p) => {
+        const its: string[] = [];
+        for (let it = saveEvery; it < iterations; it += saveEvery) its.push(snapshotPath(p, it));
+        return its;
+      })
+      : [],
+    log: str("log") ?? null,
+  });
 
   const kernelsFlag = str("kernels")!;
   if (!KERNEL_CHOICES.includes(kernelsFlag)) {
@@ -475,7 +571,9 @@ export async function stylizeMain(args: string[]): Promise<void> {
   const initImage = initFlag === "content" || initFlag === "random" ? null : initFlag;
   const logTmp = str("log") ? tempSibling(str("log")!) : null;
   const log = logTmp
-    ? await Deno.open(logTmp, { write: true, create: true, truncate: true })
+    ? await Deno.open(logTmp, { write: true, createNew: true }).catch((e) => {
+      throw userPathError(e, "--log", str("log")!);
+    })
     : null;
   const enc = new TextEncoder();
   // Group by size: a batch is one tensor.
@@ -515,16 +613,21 @@ export async function stylizeMain(args: string[]): Promise<void> {
           it_per_s: it > 0 ? itPerS : null,
         }) + "\n"
       ).join("");
-      await log.write(enc.encode(lines));
+      const bytes = enc.encode(lines);
+      let off = 0;
+      try {
+        while (off < bytes.length) off += await log.write(bytes.subarray(off));
+      } catch (e) {
+        throw userPathError(e, "--log", str("log")!);
+      }
     }
   };
   const saveSnapshot = async (group: typeof images, it: number, imgs: RgbImage[]) => {
     for (let i = 0; i < imgs.length; i++) {
-      const p = outPathOf(group[i].path).replace(
-        /\.png$/i,
-        `_iter${String(it).padStart(4, "0")}.png`,
-      );
-      await savePng(p, imgs[i]);
+      const p = snapshotPath(group[i].path, it);
+      await savePng(p, imgs[i]).catch((e) => {
+        throw userPathError(e, "--save-every", p);
+      });
     }
   };
   const saveResult = async (b: number, imgs: RgbImage[], seconds: number) => {
@@ -532,7 +635,9 @@ export async function stylizeMain(args: string[]): Promise<void> {
     const { width, height } = group[0].img;
     for (let i = 0; i < group.length; i++) {
       const p = outPathOf(group[i].path);
-      await savePng(p, imgs[i]);
+      await savePng(p, imgs[i]).catch((e) => {
+        throw userPathError(e, "--out", p);
+      });
       writtenBy[b].push(p);
     }
     progress.note(
@@ -558,7 +663,9 @@ export async function stylizeMain(args: string[]): Promise<void> {
     progress.done();
     if (log && logTmp) {
       log.close();
-      await Deno.rename(logTmp, str("log")!);
+      await Deno.rename(logTmp, str("log")!).catch((e) => {
+        throw userPathError(e, "--log", str("log")!);
+      });
     }
   } catch (e) {
     progress.done();

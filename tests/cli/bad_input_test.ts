@@ -151,6 +151,209 @@ const ROWS: Row[] = [
     code: 2,
     message: /--stylize-size: a 3x3 square .* block3_conv4/,
   },
+  // --- outputs never clobber inputs, writability before compute (issue 8, 2-3) ---
+  {
+    name: "--out equal to --content",
+    entry: STYLIZE,
+    setup: images,
+    args: (
+      d,
+    ) => [...cheap(d), "--content", join(d, "content.png"), "--out", join(d, "content.png")],
+    code: 2,
+    message: /--out: .*content.png is the --content image .*refusing to overwrite an input/,
+  },
+  {
+    name: "--out a symlink to --content",
+    entry: STYLIZE,
+    setup: async (d) => {
+      await images(d);
+      await Deno.symlink(join(d, "content.png"), join(d, "link.png"));
+    },
+    args: (d) => [...cheap(d), "--content", join(d, "content.png"), "--out", join(d, "link.png")],
+    code: 2,
+    message: /--out: .*link.png is the --content image/,
+  },
+  {
+    name: "--out equal to --style",
+    entry: STYLIZE,
+    setup: images,
+    args: (d) => [...cheap(d), "--content", join(d, "content.png"), "--out", join(d, "style.png")],
+    code: 2,
+    message: /--out: .*style.png is the --style image/,
+  },
+  {
+    name: "--log equal to --out",
+    entry: STYLIZE,
+    setup: images,
+    args: (d) => [
+      ...cheap(d),
+      "--content",
+      join(d, "content.png"),
+      "--out",
+      join(d, "o.png"),
+      "--log",
+      join(d, "o.png"),
+    ],
+    code: 2,
+    message: /--log: .*o.png is also the output of --out/,
+  },
+  {
+    name: "--log equal to --content",
+    entry: STYLIZE,
+    setup: images,
+    args: (d) => [
+      ...cheap(d),
+      "--content",
+      join(d, "content.png"),
+      "--out",
+      join(d, "o.png"),
+      "--log",
+      join(d, "content.png"),
+    ],
+    code: 2,
+    message: /--log: .*content.png is the --content image/,
+  },
+  {
+    name: "a --save-every snapshot that would replace the content",
+    entry: STYLIZE,
+    setup: async (d) => {
+      await images(d);
+      await Deno.writeFile(join(d, "x_iter0001.png"), await png(30, 40));
+    },
+    args: (d) => [
+      ...cheap(d),
+      "--content",
+      join(d, "x_iter0001.png"),
+      "--out",
+      join(d, "x.png"),
+      "--iterations",
+      "2",
+      "--save-every",
+      "1",
+    ],
+    code: 2,
+    message: /--save-every: .*x_iter0001.png is the --content image/,
+  },
+  {
+    name: "directory mode: --out is the --content directory",
+    entry: STYLIZE,
+    setup: async (d) => {
+      await images(d);
+      await Deno.mkdir(join(d, "in"));
+      await Deno.writeFile(join(d, "in", "x.png"), await png(30, 40));
+    },
+    args: (d) => [...cheap(d), "--content", join(d, "in"), "--out", join(d, "in")],
+    code: 2,
+    message: /--out: .*in is the --content directory/,
+  },
+  {
+    name: "directory mode: x.jpg and x.png get distinct names",
+    entry: STYLIZE,
+    setup: async (d) => {
+      await images(d);
+      await Deno.mkdir(join(d, "in"));
+      await Deno.writeFile(join(d, "in", "x.png"), await png(30, 40));
+      await Deno.writeFile(join(d, "in", "x.jpg"), await png(30, 40));
+    },
+    args: (d) => [
+      ...cheap(d),
+      "--content",
+      join(d, "in"),
+      "--out",
+      join(d, "out"),
+      "--size",
+      "16",
+      "--workers",
+      "1",
+    ],
+    code: 0,
+    message:
+      /names: .*x.jpg -> x.jpg.png, x.png -> x.png.png[\s\S]*wrote 2 image\(s\): .*x.jpg.png, .*x.png.png/,
+    newFiles: ["out/", "out/x.jpg.png", "out/x.png.png"],
+  },
+  {
+    name: "--out under /proc",
+    entry: STYLIZE,
+    setup: images,
+    args: (d) => [...cheap(d), "--content", join(d, "content.png"), "--out", "/proc/nst-x.png"],
+    code: 2,
+    message: "--out: cannot write /proc/nst-x.png",
+  },
+  {
+    name: "--out under a file",
+    entry: STYLIZE,
+    setup: images,
+    args: (d) => [
+      ...cheap(d),
+      "--content",
+      join(d, "content.png"),
+      "--out",
+      join(d, "content.png", "x.png"),
+    ],
+    code: 2,
+    message: /--out: cannot write .*content.png\/x.png \(.*content.png is not a directory\)/,
+  },
+  {
+    name: "--out an existing directory named x.png",
+    entry: STYLIZE,
+    setup: async (d) => {
+      await images(d);
+      await Deno.mkdir(join(d, "x.png"));
+    },
+    args: (d) => [...cheap(d), "--content", join(d, "content.png"), "--out", join(d, "x.png")],
+    code: 2,
+    message: /--out: .*x.png is a directory, expected a file/,
+  },
+  {
+    name: "--log under /proc",
+    entry: STYLIZE,
+    setup: images,
+    args: (d) => [
+      ...cheap(d),
+      "--content",
+      join(d, "content.png"),
+      "--out",
+      join(d, "o.png"),
+      "--log",
+      "/proc/nst-log.jsonl",
+    ],
+    code: 2,
+    message: "--log: cannot write /proc/nst-log.jsonl",
+  },
+  ...(Deno.uid() === 0 ? [] : [{
+    name: "--out in a read-only directory (non-root only)",
+    entry: STYLIZE,
+    setup: async (d: string) => {
+      await images(d);
+      await Deno.mkdir(join(d, "ro"));
+      await Deno.chmod(join(d, "ro"), 0o555);
+    },
+    args: (d: string) => [
+      ...cheap(d),
+      "--content",
+      join(d, "content.png"),
+      "--out",
+      join(d, "ro", "x.png"),
+    ],
+    code: 2,
+    message: /--out: cannot write .*ro\/x.png/,
+  }]),
+  {
+    name: "study: an early failure leaves no empty --out or --cache",
+    entry: STUDY,
+    setup: images,
+    args: (d) => [...studyBase(d), "--weights", join(d, "nowhere")],
+    code: 2,
+    message: "--weights:",
+  },
+  {
+    name: "study: --out under a file",
+    entry: STUDY,
+    setup: images,
+    args: (d) => [...studyBase(d), "--out", join(d, "style.png", "study")],
+    code: 2,
+    message: /--out: cannot write .*style.png is not a directory/,
+  },
   // --- cases that already worked, kept working ---
   {
     name: "missing --content",
@@ -278,7 +481,7 @@ for (const row of ROWS) {
       const added = [...after.keys()].filter((p) => !before.has(p) && !allowed.has(p));
       assert.deepEqual(added, [], "unexpected new files");
     } finally {
-      await Deno.chmod(dir, 0o755).catch(() => {});
+      await Deno.chmod(join(dir, "ro"), 0o755).catch(() => {});
       await Deno.remove(dir, { recursive: true });
     }
   });

@@ -160,7 +160,7 @@ const badCases: Array<[string, string[], RegExp]> = [
   [
     "too few images",
     ["--train-per-class", "80"],
-    /class 'crab' has 73 readable images; 1 subsets of 80 training images plus one test image need 81/,
+    /class 'crab' has 73 images; 1 disjoint subsets of 80 training images plus one test image need 81/,
   ],
   [
     "missing weights",
@@ -170,7 +170,7 @@ const badCases: Array<[string, string[], RegExp]> = [
   [
     "unwritable --out",
     ["--out", "/etc/passwd/study"],
-    /--out: cannot write to \/etc\/passwd\/study/,
+    /--out: cannot write \/etc\/passwd\/study.*is not a directory/,
   ],
   [
     "full preset on blocks 1-3 weights",
