@@ -58,6 +58,34 @@ async function images(dir: string): Promise<void> {
   await Deno.writeFile(join(dir, "style.png"), await png(40, 30));
 }
 
+/** Layers of block 1 only, on the row's own weights copy (w/). */
+const block1 = (d: string) => [
+  "--weights",
+  join(d, "w"),
+  "--content-layer",
+  "block1_conv2",
+  "--style-layers",
+  "block1_conv1",
+];
+
+/** images() plus w/: the shared weights' block 1 with `edit` applied to model.json and `shard` to group1. */
+async function hostileWeights(
+  dir: string,
+  edit: (m: { weightsManifest: unknown[] }) => void,
+  shard?: (b: Uint8Array) => Uint8Array,
+): Promise<void> {
+  await images(dir);
+  const w = join(dir, "w");
+  await Deno.mkdir(w);
+  const model = JSON.parse(await Deno.readTextFile(join(SHARED_WEIGHTS, "model.json")));
+  edit(model);
+  await Deno.writeTextFile(join(w, "model.json"), JSON.stringify(model));
+  for (const g of ["group1-shard1of1", "group2-shard1of1"]) {
+    const b = await Deno.readFile(join(SHARED_WEIGHTS, g));
+    await Deno.writeFile(join(w, g), g.startsWith("group1") && shard ? shard(b) : b);
+  }
+}
+
 const studyBase = (dir: string) => [
   "--preset",
   "smoke",
@@ -353,6 +381,60 @@ const ROWS: Row[] = [
     args: (d) => [...studyBase(d), "--out", join(d, "style.png", "study")],
     code: 2,
     message: /--out: cannot write .*style.png is not a directory/,
+  },
+  // --- weights validated as data (issue 8, 5) ---
+  {
+    name: "weights: a null manifest group",
+    entry: STYLIZE,
+    setup: (d) => hostileWeights(d, (m) => (m.weightsManifest[0] = null)),
+    args: (d) => [...cheap(d), ...block1(d), "--content", join(d, "content.png")],
+    code: 2,
+    message: /model.json: weightsManifest\[0\] is not an object/,
+  },
+  {
+    name: "weights: a shape given as a string",
+    entry: STYLIZE,
+    setup: (d) =>
+      hostileWeights(
+        d,
+        (m) => ((m.weightsManifest[1] as { weights: { shape: unknown }[] }).weights[0].shape = "3"),
+      ),
+    args: (d) => [...cheap(d), ...block1(d), "--content", join(d, "content.png")],
+    code: 2,
+    message: /block1_conv2\/kernel .*shape "3" is not an array of integers/,
+  },
+  {
+    name: "weights: NaN in a kernel (was 'lower --lr')",
+    entry: STYLIZE,
+    setup: (d) =>
+      hostileWeights(d, () => {}, (b) => {
+        const c = b.slice();
+        new DataView(c.buffer).setFloat32(0, NaN, true);
+        return c;
+      }),
+    args: (d) => [...cheap(d), ...block1(d), "--content", join(d, "content.png")],
+    code: 2,
+    message: /layer block1_conv1 kernel has a non-finite value \(NaN\) at index 0/,
+  },
+  {
+    name: "weights: a shard longer than its manifest",
+    entry: STYLIZE,
+    setup: (d) => hostileWeights(d, () => {}, (b) => new Uint8Array([...b, 1, 2, 3, 4])),
+    args: (d) => [...cheap(d), ...block1(d), "--content", join(d, "content.png")],
+    code: 2,
+    message: /hold \d+ bytes; the manifest's weights need exactly/,
+  },
+  {
+    name: "weights: a shard path outside the directory",
+    entry: STYLIZE,
+    setup: (d) =>
+      hostileWeights(
+        d,
+        (m) => ((m.weightsManifest[0] as { paths: string[] }).paths = ["../content.png"]),
+      ),
+    args: (d) => [...cheap(d), ...block1(d), "--content", join(d, "content.png")],
+    code: 2,
+    message: /shard path '..\/content.png' is outside the weights directory/,
   },
   // --- cases that already worked, kept working ---
   {
