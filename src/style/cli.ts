@@ -48,10 +48,17 @@ import {
   profileByName,
   resolveWeights,
 } from "./options.ts";
-import { runMain, UserError } from "../util/errors.ts";
+import { ExitError, runMain, UserError } from "../util/errors.ts";
 import { optionsTable, parseFlags } from "../util/cli.ts";
 import { KERNEL_CHOICES, selectKernelsByName } from "../ops.ts";
-import { preflightWritable, realTarget, tempSibling, userPathError } from "../util/fs.ts";
+import {
+  preflightWritable,
+  realTarget,
+  removeTempFilesSync,
+  tempSibling,
+  trackTemp,
+  userPathError,
+} from "../util/fs.ts";
 import { defaultStylePath } from "../util/assets.ts";
 import { Progress } from "../util/progress.ts";
 
@@ -222,6 +229,9 @@ export function numberFlag(
 }
 
 const positiveInt = (n: number) => Number.isInteger(n) && n > 0;
+
+/** Exit codes after a signal: 128 + its number, as shells report them. */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 
@@ -570,6 +580,32 @@ export async function stylizeMain(args: string[]): Promise<void> {
 
   const initImage = initFlag === "content" || initFlag === "random" ? null : initFlag;
   const logTmp = str("log") ? tempSibling(str("log")!) : null;
+  // Graceful stop: the first SIGINT/SIGTERM stops every batch at its next step and writes the
+  // best images and the log so far (marked partial); a second one exits at once, temp files removed.
+  const stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  let stopSignal: "SIGINT" | "SIGTERM" | null = null;
+  const stopRequested = () => Atomics.load(stopFlag, 0) !== 0;
+  const signalListeners = (["SIGINT", "SIGTERM"] as const).map((sig) => {
+    const f = () => {
+      if (stopSignal) {
+        removeTempFilesSync();
+        console.error(`\n${sig} again: exiting now (no partial output)`);
+        Deno.exit(SIGNAL_EXIT[sig]);
+      }
+      stopSignal = sig;
+      Atomics.store(stopFlag, 0, 1);
+      console.error(
+        `\n${sig}: stopping at the next step; writing the best images and the log so far ` +
+          `(${sig} again exits at once)`,
+      );
+    };
+    Deno.addSignalListener(sig, f);
+    return [sig, f] as const;
+  });
+  const removeSignalListeners = () => {
+    for (const [sig, f] of signalListeners) Deno.removeSignalListener(sig, f);
+  };
+  if (logTmp) trackTemp(logTmp, true);
   const log = logTmp
     ? await Deno.open(logTmp, { write: true, createNew: true }).catch((e) => {
       throw userPathError(e, "--log", str("log")!);
@@ -590,6 +626,8 @@ export async function stylizeMain(args: string[]): Promise<void> {
   const progress = new Progress("stylize", batches.length * (iterations + 1), "it");
   // Per batch, the paths written (kept in batch order for the summary).
   const writtenBy: string[][] = batches.map(() => []);
+  // Per batch, the iteration a stop ended it at (partial), when it did.
+  const stoppedAt: (number | null)[] = batches.map(() => null);
 
   /** One evaluated iteration of `group`: the progress bar and the loss log. */
   const onIteration = async (
@@ -630,8 +668,14 @@ export async function stylizeMain(args: string[]): Promise<void> {
       });
     }
   };
-  const saveResult = async (b: number, imgs: RgbImage[], seconds: number) => {
+  const saveResult = async (
+    b: number,
+    imgs: RgbImage[],
+    seconds: number,
+    stopped: number | null = null,
+  ) => {
     const group = batches[b];
+    stoppedAt[b] = stopped;
     const { width, height } = group[0].img;
     for (let i = 0; i < group.length; i++) {
       const p = outPathOf(group[i].path);
@@ -640,8 +684,11 @@ export async function stylizeMain(args: string[]): Promise<void> {
       });
       writtenBy[b].push(p);
     }
+    const done = stopped ?? iterations;
     progress.note(
-      `${group.length} image(s) ${width}x${height}: ${(iterations / seconds).toFixed(2)} it/s`,
+      `${group.length} image(s) ${width}x${height}: ` +
+        (done === 0 ? "evaluated" : `${(done / seconds).toFixed(2)} it/s`) +
+        (stopped !== null ? ` (stopped at iteration ${stopped})` : ""),
     );
   };
   const initOf = async (width: number, height: number) =>
@@ -662,31 +709,55 @@ export async function stylizeMain(args: string[]): Promise<void> {
     }
     progress.done();
     if (log && logTmp) {
+      if (stopSignal) {
+        await log.write(enc.encode(JSON.stringify({ partial: true, signal: stopSignal }) + "\n"));
+      }
       log.close();
       await Deno.rename(logTmp, str("log")!).catch((e) => {
         throw userPathError(e, "--log", str("log")!);
       });
+      trackTemp(logTmp, false);
     }
   } catch (e) {
     progress.done();
     if (log && logTmp) {
       log.close();
       await Deno.remove(logTmp).catch(() => {});
+      trackTemp(logTmp, false);
     }
     throw e;
+  } finally {
+    removeSignalListeners();
   }
   const written = writtenBy.flat();
+  const list = (ps: string[]) => `${ps.slice(0, 5).join(", ")}${ps.length > 5 ? ", ..." : ""}`;
+  if (!stopSignal) {
+    console.error(`wrote ${written.length} image(s): ${list(written)}`);
+    return;
+  }
+  const partial = batches.flatMap((_, b) => stoppedAt[b] !== null ? writtenBy[b] : []);
+  const notStarted = batches.flatMap((g, b) => writtenBy[b].length ? [] : g.map((x) => x.path));
+  const stops = [...new Set(stoppedAt.filter((s) => s !== null))];
   console.error(
-    `wrote ${written.length} image(s): ${written.slice(0, 5).join(", ")}${
-      written.length > 5 ? ", ..." : ""
-    }`,
+    `stopped by ${stopSignal}: wrote ${written.length} image(s): ${list(written)}` +
+      (partial.length
+        ? `; PARTIAL (best so far, stopped at iteration ${stops.join("/")} of ${iterations}): ${
+          list(partial)
+        }`
+        : "") +
+      (notStarted.length
+        ? `; not started: ${notStarted.length} image(s): ${list(notStarted)}`
+        : "") +
+      (str("log") ? `; log ${str("log")} (partial, ends with {"partial":true})` : ""),
   );
+  throw new ExitError(SIGNAL_EXIT[stopSignal], "");
 
   /** Every batch in this process, one after the other (one file, or no pool). */
   async function stylizeHere(): Promise<void> {
     const vgg = Vgg19.create(weights, allSpecs);
     try {
       for (const [b, group] of batches.entries()) {
+        if (stopRequested()) break;
         const { width, height } = group[0].img;
         const longSide = Math.max(width, height);
         const styleSized = await decodeImage(styleBytes, stylePath, { longSide });
@@ -708,6 +779,7 @@ export async function stylizeMain(args: string[]): Promise<void> {
             },
             {
               iterations,
+              shouldStop: stopRequested,
               onIteration: (it, losses) =>
                 onIteration(group, it, losses, (performance.now() - t0) / 1000),
               snapshot: saveEvery
@@ -718,7 +790,12 @@ export async function stylizeMain(args: string[]): Promise<void> {
         } finally {
           initT?.dispose();
         }
-        await saveResult(b, result.images, (performance.now() - t0) / 1000);
+        await saveResult(
+          b,
+          result.images,
+          (performance.now() - t0) / 1000,
+          result.stoppedAt ?? null,
+        );
       }
     } finally {
       vgg.dispose();
@@ -738,11 +815,13 @@ export async function stylizeMain(args: string[]): Promise<void> {
       weights: weightsPath,
       contentLayer,
       styleLayers,
+      stop: stopFlag.buffer as SharedArrayBuffer,
     });
     const styleBySide = new Map<number, RgbImage>();
     // Built as the pool pulls them: the style at each batch's size, the --init image.
     async function* tasks(): AsyncGenerator<StyleTask> {
       for (const [b, group] of batches.entries()) {
+        if (stopRequested()) return;
         const { width, height } = group[0].img;
         const longSide = Math.max(width, height);
         if (!styleBySide.has(longSide)) {
@@ -762,7 +841,7 @@ export async function stylizeMain(args: string[]): Promise<void> {
     }
     const groupOf = (id: string) => batches[Number(id)];
     try {
-      await pool.run(tasks(), (r) => saveResult(Number(r.id), r.images, r.seconds), {
+      await pool.run(tasks(), (r) => saveResult(Number(r.id), r.images, r.seconds, r.stoppedAt), {
         onIteration: (t) => onIteration(groupOf(t.id), t.iteration, t.losses, t.seconds),
         onSnapshot: (s) => saveSnapshot(groupOf(s.id), s.iteration, s.images),
       });

@@ -20,6 +20,24 @@ export class UserError extends Error {
 }
 
 /**
+ * An end that is not a failure of the program: its message is printed as is
+ * (no `error:` prefix) and the process exits with `code` (e.g. 130 after
+ * SIGINT, 143 after SIGTERM).
+ *
+ * @example
+ * ```ts
+ * import { ExitError } from "./errors.ts";
+ * throw new ExitError(130, "stopped by SIGINT; wrote the partial log");
+ * ```
+ */
+export class ExitError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+    this.name = "ExitError";
+  }
+}
+
+/**
  * True for an error the operating system raised on a file (permission denied,
  * no space left, not a directory, ...), which names its path in its message.
  *
@@ -56,6 +74,10 @@ export async function runMain(main: () => Promise<void>): Promise<never> {
     if (e instanceof UserError) {
       console.error(`error: ${e.message}`);
       Deno.exit(2);
+    }
+    if (e instanceof ExitError) {
+      if (e.message) console.error(e.message);
+      Deno.exit(e.code);
     }
     if (isOsError(e)) {
       // An OS error on a path the user gave (permissions, a full disk, ...): one line too.

@@ -30,6 +30,7 @@ export function tempSibling(path: string): string {
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   await Deno.mkdir(dirname(path), { recursive: true });
   const tmp = tempSibling(path);
+  IN_FLIGHT.add(tmp);
   try {
     const f = await Deno.open(tmp, { write: true, createNew: true });
     try {
@@ -43,7 +44,49 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
     throw e;
+  } finally {
+    IN_FLIGHT.delete(tmp);
   }
+}
+
+/** Temporary files being written now (by {@link writeFileAtomic} or {@link trackTemp}). */
+const IN_FLIGHT = new Set<string>();
+
+/**
+ * Register (`true`) or forget (`false`) a temporary file this process is
+ * writing, so that {@link removeTempFilesSync} can remove it on an abrupt exit.
+ *
+ * @example
+ * ```ts
+ * import { trackTemp } from "./fs.ts";
+ * trackTemp("out/.log.jsonl.1234.tmp", true);
+ * ```
+ */
+export function trackTemp(path: string, on: boolean): void {
+  if (on) IN_FLIGHT.add(path);
+  else IN_FLIGHT.delete(path);
+}
+
+/**
+ * Remove every temporary file still being written (synchronously: for a
+ * second interrupt, right before `Deno.exit`).
+ *
+ * @example
+ * ```ts
+ * import { removeTempFilesSync } from "./fs.ts";
+ * removeTempFilesSync();
+ * Deno.exit(130);
+ * ```
+ */
+export function removeTempFilesSync(): void {
+  for (const p of IN_FLIGHT) {
+    try {
+      Deno.removeSync(p);
+    } catch {
+      // already renamed or never created
+    }
+  }
+  IN_FLIGHT.clear();
 }
 
 /** Write text to `path` atomically. */
