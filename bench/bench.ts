@@ -24,7 +24,6 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BackendName, initBackend, tf } from "../src/tf.ts";
@@ -32,6 +31,7 @@ import { type KernelSet, STOCK_KERNELS, useKernels } from "../src/ops.ts";
 import { GpuContext } from "../src/gpu/device.ts";
 import { selectKernels } from "../src/gpu/kernels.ts";
 import { runMain, UserError } from "../src/util/errors.ts";
+import { parseFlags, strictNumber } from "../src/util/cli.ts";
 import { layersUpTo, VGG19_CONV_LAYERS } from "../src/vgg/layers.ts";
 import { Vgg19 } from "../src/vgg/model.ts";
 import { loadVggWeights, type VggWeights } from "../src/vgg/weights.ts";
@@ -408,30 +408,35 @@ function parseList<T extends string | number>(
 
 function positive(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new UserError(`--${flag}: expected a count, got '${value}'`);
-  }
-  return n;
+  return strictNumber(flag, value, true, (n) => n >= 0, "a count (an integer >= 0)");
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      quick: { type: "boolean" },
-      full: { type: "boolean" },
-      json: { type: "string" },
-      backends: { type: "string" },
-      sizes: { type: "string" },
-      kernels: { type: "string" },
-      runs: { type: "string" },
-      warmup: { type: "string" },
-      repeat: { type: "string" },
-      "no-step": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  const values = parseFlags(Deno.args, {
+    quick: { type: "boolean" },
+    full: { type: "boolean" },
+    json: { type: "string" },
+    backends: { type: "string" },
+    sizes: { type: "string" },
+    kernels: { type: "string" },
+    runs: { type: "string" },
+    warmup: { type: "string" },
+    repeat: { type: "string" },
+    "no-step": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  }) as {
+    quick?: boolean;
+    full?: boolean;
+    json?: string;
+    backends?: string;
+    sizes?: string;
+    kernels?: string;
+    runs?: string;
+    warmup?: string;
+    repeat?: string;
+    "no-step"?: boolean;
+    help?: boolean;
+  };
   if (values.help) {
     console.log(
       "usage: deno task bench [--quick|--full] [--json FILE] [--backends webgpu,wasm,cpu] " +
@@ -442,7 +447,12 @@ async function main(): Promise<void> {
   }
   if (values.quick && values.full) throw new UserError("--quick and --full exclude each other");
   const full = values.full === true;
-  const sizes = parseList("sizes", values.sizes, null, Number) ?? (full ? [64, 128, 224] : [64]);
+  const sizes = parseList(
+    "sizes",
+    values.sizes,
+    null,
+    (s) => strictNumber("sizes", s, true, (n) => n >= 2, "integers >= 2"),
+  ) ?? (full ? [64, 128, 224] : [64]);
   const kernels = parseList("kernels", values.kernels, ALL_KERNELS, (s) => s as BenchKernel) ??
     ALL_KERNELS;
   const backends = parseList(

@@ -112,8 +112,15 @@ export async function studyMain(args: string[]): Promise<void> {
     console.log(studyHelp());
     return;
   }
+  const presetName = values.preset as string | undefined;
+  if (presetName !== undefined && !(presetName in STUDY_PRESETS)) {
+    // Before the defaults of --data/--style/--weights, which a wrong preset would otherwise hide.
+    throw new UserError(
+      `--preset: unknown preset '${presetName}' (known: ${Object.keys(STUDY_PRESETS).join(", ")})`,
+    );
+  }
   const overrides: Partial<Omit<StudyConfig, "preset">> & { preset?: string } = {
-    preset: values.preset as string | undefined,
+    preset: presetName,
   };
   for (const [flag, f] of Object.entries(STUDY_FLAGS)) {
     const raw = values[flag];

@@ -22,6 +22,7 @@
  * @module
  */
 import { UserError } from "../util/errors.ts";
+import { strictNumber } from "../util/cli.ts";
 import { DEFAULT_ADAM, DEFAULT_LBFGS, PROFILES } from "../style/options.ts";
 import type { LbfgsConfig } from "../style/lbfgs.ts";
 import type { ClassifierKind } from "./types.ts";
@@ -337,11 +338,11 @@ export function parseFlagValue(
     }
     return items;
   }
-  const n = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(n) || (kind === "int" && !Number.isInteger(n))) {
-    throw new UserError(
-      `--${flag}: expected ${kind === "int" ? "an integer" : "a number"}, got '${raw}'`,
-    );
-  }
-  return n;
+  return strictNumber(
+    flag,
+    raw,
+    kind === "int",
+    () => true,
+    kind === "int" ? "an integer" : "a number",
+  );
 }

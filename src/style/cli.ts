@@ -49,7 +49,7 @@ import {
   resolveWeights,
 } from "./options.ts";
 import { ExitError, runMain, UserError } from "../util/errors.ts";
-import { optionsTable, parseFlags } from "../util/cli.ts";
+import { optionsTable, parseFlags, strictNumber } from "../util/cli.ts";
 import { KERNEL_CHOICES, selectKernelsByName } from "../ops.ts";
 import {
   preflightWritable,
@@ -213,7 +213,16 @@ export function helpText(): string {
   );
 }
 
-/** Parse a flag as a number satisfying `ok`, or throw a UserError naming it. */
+/**
+ * Parse a flag as a number satisfying `ok`, or throw a UserError naming it;
+ * strict decimal (an integer when `what` says so: no hex, no exponent).
+ *
+ * @example
+ * ```ts
+ * import { numberFlag } from "./cli.ts";
+ * console.log(numberFlag("size", "64", (n) => n > 0, "a positive integer")); // 64
+ * ```
+ */
 export function numberFlag(
   name: string,
   raw: string | undefined,
@@ -221,11 +230,7 @@ export function numberFlag(
   what: string,
 ): number | undefined {
   if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(n) || !ok(n)) {
-    throw new UserError(`--${name}: expected ${what}, got '${raw}'`);
-  }
-  return n;
+  return strictNumber(name, raw, /\binteger\b/.test(what), ok, what);
 }
 
 const positiveInt = (n: number) => Number.isInteger(n) && n > 0;
