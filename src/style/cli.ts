@@ -43,13 +43,15 @@ import {
   DEFAULT_ADAM,
   DEFAULT_LBFGS,
   OPTIMIZER_NAMES,
-  PRESET_NAMES,
-  type PresetName,
   profileByName,
+  PROFILES,
   resolveWeights,
+  STYLE_PRESET_NAMES,
+  type StylePresetName,
 } from "./options.ts";
 import { ExitError, runMain, UserError } from "../util/errors.ts";
-import { optionsTable, parseFlags, strictNumber } from "../util/cli.ts";
+import { strictNumber } from "../util/cli.ts";
+import { flagHelp, type FlagTable, parseFlagTable } from "../util/flags.ts";
 import { KERNEL_CHOICES, selectKernelsByName } from "../ops.ts";
 import {
   preflightWritable,
@@ -62,155 +64,167 @@ import {
 import { defaultStylePath } from "../util/assets.ts";
 import { Progress } from "../util/progress.ts";
 
-/** One row of the options table: flag, value name, default, help. */
-interface Opt {
-  type: "string" | "boolean";
-  value?: string;
-  default?: string;
-  help: string;
-}
-
-/** The options table: every knob of the algorithm, with the paper's default. */
-export const STYLIZE_OPTIONS: Record<string, Opt> = {
+/** The options table: every knob of the algorithm, with the paper's default (one row per flag). */
+export const STYLIZE_OPTIONS: FlagTable = {
   content: {
-    type: "string",
+    kind: "path",
     value: "FILE|DIR",
-    help: "content image, or a directory of images (required)",
+    defaultText: "(required)",
+    help: "content image, or a directory of .jpg/.jpeg/.png images",
   },
   style: {
-    type: "string",
+    kind: "path",
     value: "FILE",
-    help: "style image (default: Composition VII from `deno task data`)",
+    defaultText: "Composition VII",
+    help: "style image (Composition VII comes from `deno task data`)",
   },
   out: {
-    type: "string",
+    kind: "path",
     value: "FILE|DIR",
-    help: "output PNG, or directory for a directory of content images (default out/)",
+    defaultText: "out/",
+    help: "output PNG (8-bit sRGB), or a directory for a directory of content images",
   },
   size: {
-    type: "string",
+    kind: "int",
+    min: 1,
     value: "N",
-    help: "long side in pixels (default: the image's own, capped at 512)",
+    defaultText: "own size, capped at 512",
+    help: "long side in pixels; no resampling when the image already has it",
   },
   iterations: {
-    type: "string",
+    kind: "int",
+    min: 0,
     value: "N",
-    default: "1000",
-    help: "Adam steps; 0 only evaluates and logs the losses",
+    default: 1000,
+    help: "optimiser steps; 0 evaluates and logs the losses, writes the start image",
   },
   preset: {
-    type: "string",
-    value: "NAME",
+    kind: "enum",
+    choices: STYLE_PRESET_NAMES,
+    noun: "preset",
     default: "medium",
-    help: "content:style ratio preset: light | medium | heavy",
+    help: "content:style ratio of the profile",
   },
   ratio: {
-    type: "string",
+    kind: "number",
+    exclusiveMin: 0,
     value: "R",
-    help: "content:style weight ratio alpha/beta (overrides --preset)",
+    help: "content:style ratio alpha/beta (overrides --preset)",
   },
   profile: {
-    type: "string",
-    value: "NAME",
+    kind: "enum",
+    choices: Object.keys(PROFILES),
+    noun: "profile",
     default: "paper",
-    help: "layer profile: paper | offline (blocks 1-3 only)",
+    help: "layer profile (offline: blocks 1-3 only)",
   },
   "content-layer": {
-    type: "string",
+    kind: "string",
     value: "LAYER",
-    help: "content layer (default from the profile: block5_conv2)",
+    defaultText: "profile's",
+    help: "content layer",
   },
   "style-layers": {
-    type: "string",
+    kind: "list",
     value: "L1,L2,..",
-    help: "style layers (default from the profile: block1_conv1..block5_conv1)",
+    defaultText: "profile's",
+    help: "style layers (weights w_l = 1/|L|)",
   },
   init: {
-    type: "string",
+    kind: "string",
     value: "content|random|FILE",
     default: "content",
-    help: "starting image",
+    help: "starting image (random: seeded uniform noise)",
   },
-  seed: { type: "string", value: "N", default: "0", help: "seed for --init random" },
+  seed: { kind: "int", value: "N", default: 0, help: "seed of --init random" },
   lr: {
-    type: "string",
-    value: "X",
-    default: String(DEFAULT_ADAM.learningRate),
+    kind: "number",
+    exclusiveMin: 0,
+    default: DEFAULT_ADAM.learningRate,
     help: "Adam learning rate",
   },
-  beta1: { type: "string", value: "X", default: String(DEFAULT_ADAM.beta1), help: "Adam beta1" },
-  beta2: { type: "string", value: "X", default: String(DEFAULT_ADAM.beta2), help: "Adam beta2" },
-  epsilon: {
-    type: "string",
-    value: "X",
-    default: String(DEFAULT_ADAM.epsilon),
-    help: "Adam epsilon",
+  beta1: {
+    kind: "number",
+    min: 0,
+    exclusiveMax: 1,
+    default: DEFAULT_ADAM.beta1,
+    help: "Adam beta1",
   },
+  beta2: {
+    kind: "number",
+    min: 0,
+    exclusiveMax: 1,
+    default: DEFAULT_ADAM.beta2,
+    help: "Adam beta2",
+  },
+  epsilon: { kind: "number", exclusiveMin: 0, default: DEFAULT_ADAM.epsilon, help: "Adam epsilon" },
   optimizer: {
-    type: "string",
-    value: "NAME",
+    kind: "enum",
+    choices: OPTIMIZER_NAMES,
+    noun: "optimizer",
     default: "adam",
-    help: "pixel optimiser: adam | lbfgs (projected L-BFGS, Armijo backtracking)",
+    help: "pixel optimiser (lbfgs: projected L-BFGS, Armijo backtracking)",
   },
   "lbfgs-history": {
-    type: "string",
-    value: "N",
-    default: String(DEFAULT_LBFGS.history),
+    kind: "int",
+    min: 1,
+    default: DEFAULT_LBFGS.history,
     help: "L-BFGS curvature pairs kept per image",
   },
   "lbfgs-backtracks": {
-    type: "string",
-    value: "N",
-    default: String(DEFAULT_LBFGS.maxBacktracks),
+    kind: "int",
+    min: 0,
+    default: DEFAULT_LBFGS.maxBacktracks,
     help: "L-BFGS most step halvings per line search",
   },
-  backend: { type: "string", value: "NAME", default: "auto", help: "auto | webgpu | wasm | cpu" },
-  kernels: {
-    type: "string",
-    value: "NAME",
+  backend: {
+    kind: "enum",
+    choices: BACKEND_CHOICES,
+    noun: "backend",
     default: "auto",
-    help: "auto | custom (WGSL, webgpu only) | stock (tfjs's)",
+    help: "tfjs backend",
+  },
+  kernels: {
+    kind: "enum",
+    choices: KERNEL_CHOICES,
+    noun: "kernel set",
+    default: "auto",
+    help: "hand-written WGSL kernels or tfjs's own (webgpu)",
   },
   weights: {
-    type: "string",
+    kind: "path",
     value: "DIR|FILE",
-    help: "VGG19 weights: tfjs model dir or Keras .h5 (default: `deno task weights` cache)",
+    defaultText: "cached Keras HDF5",
+    help: "VGG19 weights: tfjs model dir or Keras .h5 (`deno task weights`)",
   },
-  log: {
-    type: "string",
-    value: "FILE",
-    help: "JSON Lines loss log, one line per iteration and image",
-  },
+  log: { kind: "path", value: "FILE", help: "JSON Lines, one line per iteration and image" },
   "save-every": {
-    type: "string",
+    kind: "int",
+    min: 1,
     value: "N",
     help: "also save the current image every N iterations",
   },
   batch: {
-    type: "string",
+    kind: "int",
+    min: 1,
     value: "N",
-    default: "1",
-    help: "images optimised together (same size after resizing)",
+    default: 1,
+    help: "images optimised together (one VGG pass; images of one size; split to fit memory)",
   },
   workers: {
-    type: "string",
+    kind: "int",
+    min: 1,
     value: "N",
-    help: "directory mode: batches run on N workers, one tfjs backend each, one batch at a time " +
-      "per worker (default: one per core, 1 on webgpu; 1 still uses one worker; one file runs " +
-      "in this process)",
+    defaultText: "one per core, 1 on webgpu",
+    help: "directory mode: batches run on N workers, one tfjs backend each (one file runs in " +
+      "this process)",
   },
-  help: { type: "boolean", help: "print this table" },
+  help: { kind: "boolean", help: "print this table" },
 };
 
 /** The options table as aligned text. */
 export function helpText(): string {
-  return optionsTable(
-    "deno task stylize [options]",
-    Object.entries(STYLIZE_OPTIONS).map(([k, o]) => [
-      `--${k}${o.value ? " " + o.value : ""}`,
-      o.help + (o.default !== undefined ? ` [default: ${o.default}]` : ""),
-    ]),
-  );
+  return flagHelp("deno task stylize [options]", STYLIZE_OPTIONS);
 }
 
 /**
@@ -232,8 +246,6 @@ export function numberFlag(
   if (raw === undefined) return undefined;
   return strictNumber(name, raw, /\binteger\b/.test(what), ok, what);
 }
-
-const positiveInt = (n: number) => Number.isInteger(n) && n > 0;
 
 /** Exit codes after a signal: 128 + its number, as shells report them. */
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
@@ -394,70 +406,42 @@ export async function checkOutputs(o: {
 
 /** Run `deno task stylize` with the given command-line arguments. */
 export async function stylizeMain(args: string[]): Promise<void> {
-  const options = Object.fromEntries(
-    Object.entries(STYLIZE_OPTIONS).map(([k, o]) => [k, { type: o.type, default: o.default }]),
-  ) as Record<string, { type: "string" | "boolean"; default?: string }>;
-  const values = parseFlags(args, options);
-  if (values.help) {
+  const v = parseFlagTable(args, STYLIZE_OPTIONS);
+  if (v.help) {
     console.log(helpText());
     return;
   }
-  const str = (k: string) => values[k] as string | undefined;
+  const str = (k: string) => v[k] as string | undefined;
+  const num = (k: string) => v[k] as number | undefined;
 
-  // Validate every flag before any work starts.
+  // Every flag was parsed and checked by the table; the rest is how the flags combine.
   const content = str("content");
   if (!content) throw new UserError("--content: required (an image file or a directory of images)");
-  const iterations = numberFlag(
-    "iterations",
-    str("iterations"),
-    (n) => Number.isInteger(n) && n >= 0,
-    "an integer >= 0",
-  )!;
-  const size = numberFlag("size", str("size"), positiveInt, "a positive integer");
-  const batch = numberFlag("batch", str("batch"), positiveInt, "a positive integer")!;
-  const seed = numberFlag("seed", str("seed"), Number.isInteger, "an integer")!;
-  const saveEvery = numberFlag("save-every", str("save-every"), positiveInt, "a positive integer");
+  const iterations = num("iterations")!;
+  const size = num("size");
+  const batch = num("batch")!;
+  const seed = num("seed")!;
+  const saveEvery = num("save-every");
   const adam = {
-    learningRate: numberFlag("lr", str("lr"), (n) => n > 0, "a positive number")!,
-    beta1: numberFlag("beta1", str("beta1"), (n) => n >= 0 && n < 1, "a number in [0, 1)")!,
-    beta2: numberFlag("beta2", str("beta2"), (n) => n >= 0 && n < 1, "a number in [0, 1)")!,
-    epsilon: numberFlag("epsilon", str("epsilon"), (n) => n > 0, "a positive number")!,
+    learningRate: num("lr")!,
+    beta1: num("beta1")!,
+    beta2: num("beta2")!,
+    epsilon: num("epsilon")!,
   };
   const optimizer = str("optimizer")! as "adam" | "lbfgs";
-  if (!OPTIMIZER_NAMES.includes(optimizer)) {
-    throw new UserError(
-      `--optimizer: unknown optimizer '${optimizer}' (known: ${OPTIMIZER_NAMES.join(", ")})`,
-    );
-  }
   const lbfgs = {
     ...DEFAULT_LBFGS,
-    history: numberFlag("lbfgs-history", str("lbfgs-history"), positiveInt, "a positive integer")!,
-    maxBacktracks: numberFlag(
-      "lbfgs-backtracks",
-      str("lbfgs-backtracks"),
-      (n) => Number.isInteger(n) && n >= 0,
-      "an integer >= 0",
-    )!,
+    history: num("lbfgs-history")!,
+    maxBacktracks: num("lbfgs-backtracks")!,
   };
   const profile = profileByName(str("profile")!);
-  const preset = str("preset")!;
-  if (!PRESET_NAMES.includes(preset as PresetName)) {
-    throw new UserError(`--preset: unknown preset '${preset}' (known: ${PRESET_NAMES.join(", ")})`);
-  }
-  const ratio = numberFlag("ratio", str("ratio"), (n) => n > 0, "a positive number") ??
-    profile.presets[preset as PresetName];
+  const preset = str("preset")! as StylePresetName;
+  const ratio = num("ratio") ?? profile.presets[preset];
   const contentLayer = str("content-layer") ?? profile.contentLayer;
-  const styleLayers = str("style-layers")?.split(",").map((s) => s.trim()).filter(Boolean) ??
-    profile.styleLayers;
-  if (styleLayers.length === 0) throw new UserError("--style-layers: give at least one layer");
+  const styleLayers = (v["style-layers"] as string[] | undefined) ?? profile.styleLayers;
   layersUpTo([contentLayer], "--content-layer");
   const allSpecs = layersUpTo([contentLayer, ...styleLayers], "--style-layers");
   const backendChoice = str("backend")! as BackendChoice;
-  if (!BACKEND_CHOICES.includes(backendChoice)) {
-    throw new UserError(
-      `--backend: unknown backend '${backendChoice}' (known: ${BACKEND_CHOICES.join(", ")})`,
-    );
-  }
   const initFlag = str("init")!;
   const stylePath = str("style") ?? await defaultStylePath();
   const weightsPath = str("weights") ?? await defaultWeightsPath();
@@ -527,12 +511,7 @@ export async function stylizeMain(args: string[]): Promise<void> {
   });
 
   const kernelsFlag = str("kernels")!;
-  if (!KERNEL_CHOICES.includes(kernelsFlag)) {
-    throw new UserError(
-      `--kernels: unknown kernel set '${kernelsFlag}' (known: ${KERNEL_CHOICES.join(", ")})`,
-    );
-  }
-  const workersFlag = numberFlag("workers", str("workers"), positiveInt, "a positive integer");
+  const workersFlag = num("workers");
 
   // Sizes before anything else: every image side against the layers, pixels x batch against
   // the backend's memory, from the images' headers (no pixels decoded, nothing allocated).
