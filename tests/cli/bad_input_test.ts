@@ -449,7 +449,21 @@ const ROWS: Row[] = [
     entry: "bench/bench.ts",
     args: () => ["--runs", "1e1"],
     code: 2,
-    message: "--runs: expected a count (an integer >= 0), got '1e1'",
+    message: "--runs: expected an integer >= 0, got '1e1'",
+  },
+  {
+    name: "bench --json under /proc is refused before timing",
+    entry: "bench/bench.ts",
+    args: () => ["--json", "/proc/nst-bench.json"],
+    code: 2,
+    message: "--json: cannot write /proc/nst-bench.json",
+  },
+  {
+    name: "bench --kernels with an unknown kernel",
+    entry: "bench/bench.ts",
+    args: () => ["--kernels", "conv9"],
+    code: 2,
+    message: "--kernels: unknown value 'conv9'",
   },
   {
     name: "--size 0x20 (was read as 32)",
