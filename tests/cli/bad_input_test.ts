@@ -511,6 +511,30 @@ const ROWS: Row[] = [
     code: 2,
     message: "--bogus",
   },
+  {
+    name: "study --classifier bogus",
+    entry: STUDY,
+    setup: images,
+    args: (d) => [...studyBase(d), "--classifier", "bogus"],
+    code: 2,
+    message: "--classifier: unknown classifier 'bogus' (known: transfer, cnn, both)",
+  },
+  {
+    name: "study --draws and --subsets together",
+    entry: STUDY,
+    setup: images,
+    args: (d) => [...studyBase(d), "--draws", "2", "--subsets", "2"],
+    code: 2,
+    message: "--draws and --subsets: give one of them, not both",
+  },
+  {
+    name: "study --backend gpu",
+    entry: STUDY,
+    setup: images,
+    args: (d) => [...studyBase(d), "--backend", "gpu"],
+    code: 2,
+    message: "--backend: unknown backend 'gpu' (known: auto, webgpu, wasm, cpu)",
+  },
   // --- cases that already worked, kept working ---
   {
     name: "missing --content",
