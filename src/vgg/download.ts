@@ -14,8 +14,7 @@ import { join } from "node:path";
 import { cacheDir, exists } from "../util/fs.ts";
 import { downloadVerified } from "../util/download.ts";
 import { runMain, UserError } from "../util/errors.ts";
-import { parseArgs } from "node:util";
-import { optionsTable } from "../util/cli.ts";
+import { flagHelp, type FlagTable, parseFlagTable } from "../util/flags.ts";
 import { WEIGHTS_TABLE } from "./table.ts";
 import { convertHdf5ToTfjs } from "./convert.ts";
 
@@ -49,10 +48,21 @@ export async function fetchWeights(): Promise<string> {
   });
 }
 
-/** The options of `deno task weights`. */
-const WEIGHTS_FLAGS = {
-  convert: { type: "boolean" as const },
-  help: { type: "boolean" as const },
+/**
+ * `deno task weights`'s flags, one row each (`--convert` takes two positionals).
+ *
+ * @example
+ * ```ts
+ * import { WEIGHTS_FLAGS } from "./download.ts";
+ * console.log(WEIGHTS_FLAGS.convert.kind); // boolean
+ * ```
+ */
+export const WEIGHTS_FLAGS: FlagTable = {
+  convert: {
+    kind: "boolean",
+    help: "FILE.h5 DIR: write the tfjs layers format (model.json + shards) into DIR",
+  },
+  help: { kind: "boolean", help: "print this table" },
 };
 
 /**
@@ -65,23 +75,13 @@ const WEIGHTS_FLAGS = {
  * ```
  */
 export async function weightsMain(args: string[]): Promise<void> {
-  let values: { convert?: boolean; help?: boolean }, positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args,
-      options: WEIGHTS_FLAGS,
-      strict: true,
-      allowPositionals: true,
-    }));
-  } catch (e) {
-    throw new UserError(`${(e as Error).message} (see --help)`);
-  }
+  const positionals: string[] = [];
+  const values = parseFlagTable(args, WEIGHTS_FLAGS, { positionals });
   if (values.help) {
-    console.log(optionsTable("deno task weights [--convert FILE.h5 DIR]", [
-      ["(no flags)", `download Keras's VGG19 notop HDF5 into ${cachedWeightsPath()}`],
-      ["--convert FILE.h5 DIR", "write the tfjs layers format (model.json + shards) into DIR"],
-      ["--help", "print this table"],
-    ]));
+    console.log(
+      flagHelp("deno task weights [--convert FILE.h5 DIR]", WEIGHTS_FLAGS) +
+        `\n\nWithout flags: download Keras's VGG19 notop HDF5 into ${cachedWeightsPath()}`,
+    );
     return;
   }
   if (values.convert) {

@@ -535,6 +535,35 @@ const ROWS: Row[] = [
     code: 2,
     message: "--backend: unknown backend 'gpu' (known: auto, webgpu, wasm, cpu)",
   },
+  {
+    name: "data --dir under /proc is refused before any download",
+    entry: "src/study/download.ts",
+    args: () => ["--dir", "/proc/nst-data"],
+    code: 2,
+    message: "--dir: cannot write /proc/nst-data",
+  },
+  {
+    name: "data --bogus",
+    entry: "src/study/download.ts",
+    args: () => ["--bogus"],
+    code: 2,
+    message: "Unknown option '--bogus'",
+  },
+  {
+    name: "weights --convert with one argument",
+    entry: "src/vgg/download.ts",
+    args: (d) => ["--convert", join(d, "w.h5")],
+    code: 2,
+    message: "--convert: expected two arguments, FILE.h5 and DIR",
+  },
+  {
+    name: "weights --convert of a file that is not HDF5",
+    entry: "src/vgg/download.ts",
+    setup: (d) => Deno.writeTextFile(join(d, "w.h5"), "not hdf5"),
+    args: (d) => ["--convert", join(d, "w.h5"), join(d, "out")],
+    code: 2,
+    message: /w.h5: not an HDF5 file/,
+  },
   // --- cases that already worked, kept working ---
   {
     name: "missing --content",
