@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { basename, extname, join } from "node:path";
+import { basename, dirname, extname, join } from "node:path";
 import { BACKEND_CHOICES, type BackendChoice, initBackend, resolveBackend, tf } from "../tf.ts";
 import {
   decodeImage,
@@ -591,7 +591,9 @@ export async function stylizeMain(args: string[]): Promise<void> {
   };
   if (logTmp) trackTemp(logTmp, true);
   const log = logTmp
-    ? await Deno.open(logTmp, { write: true, createNew: true }).catch((e) => {
+    ? await Deno.mkdir(dirname(logTmp), { recursive: true }).then(() =>
+      Deno.open(logTmp, { write: true, createNew: true })
+    ).catch((e) => {
       throw userPathError(e, "--log", str("log")!);
     })
     : null;

@@ -564,6 +564,25 @@ const ROWS: Row[] = [
     code: 2,
     message: /w.h5: not an HDF5 file/,
   },
+  {
+    name: "--out and --log in directories that do not exist yet are created",
+    entry: STYLIZE,
+    setup: images,
+    args: (d) => [
+      ...cheap(d),
+      "--content",
+      join(d, "content.png"),
+      "--size",
+      "16",
+      "--out",
+      join(d, "o", "x.png"),
+      "--log",
+      join(d, "new", "dir", "l.jsonl"),
+    ],
+    code: 0,
+    message: /wrote 1 image\(s\): .*x.png/,
+    newFiles: ["o/", "o/x.png", "new/", "new/dir/", "new/dir/l.jsonl"],
+  },
   // --- cases that already worked, kept working ---
   {
     name: "missing --content",
