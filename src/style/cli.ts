@@ -251,6 +251,11 @@ export function numberFlag(
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+/** The limit in words: `the 3.2 GiB a step may use on wasm (wasm32 heap, 4 GiB ...)`. */
+const budget = (l: MemoryLimit) =>
+  Number.isFinite(l.total)
+    ? `the ${gib(l.total)} a step may use on ${l.backend} (${l.why})`
+    : `${l.backend}'s limit (${l.why})`;
 
 /**
  * Check every content image (`targets`: its size after `--size`) and the style
@@ -331,7 +336,7 @@ export function checkSizes(
       log(
         `batch: ${want} image(s) of ${key} would need about ${
           gib(estimateStepBytes(g.size.width, g.size.height, want, specs))
-        } per step, over ${limit.backend}'s ${limit.why}; running them in batches of ${mb}`,
+        } per step, over ${budget(limit)}; running them in batches of ${mb}`,
       );
       out.set(key, mb);
       continue;
@@ -340,7 +345,7 @@ export function checkSizes(
     throw new UserError(
       `${size ? "--size" : "--content"}: ${g.paths[0]} at ${key} px would need about ${
         gib(estimateStepBytes(g.size.width, g.size.height, 1, specs))
-      } per step, over ${limit.backend}'s ${limit.why}; the largest that fits is --size ${largest}`,
+      } per step, over ${budget(limit)}; the largest that fits is --size ${largest}`,
     );
   }
   return out;

@@ -170,7 +170,7 @@ export interface MemoryLimit {
  * ```ts
  * import { layersUpTo } from "../vgg/layers.ts";
  * import { memoryLimit } from "./limits.ts";
- * console.log(memoryLimit("wasm", layersUpTo(["block3_conv4"])).why); // wasm32 heap (4 GiB)
+ * console.log(memoryLimit("wasm", layersUpTo(["block3_conv4"])).why); // wasm32 heap of 4 GiB, less ...
  * ```
  */
 export function memoryLimit(
@@ -184,7 +184,7 @@ export function memoryLimit(
       backend,
       total: 0.8 * WASM_HEAP_BYTES - w,
       perTensor: Infinity,
-      why: "wasm32 heap (4 GiB)",
+      why: "wasm32 heap of 4 GiB, less a fifth for fragmentation and the weights",
     };
   }
   if (backend === "webgpu") {

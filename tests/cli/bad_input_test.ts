@@ -169,7 +169,8 @@ const ROWS: Row[] = [
     setup: images,
     args: (d) => [...cheap(d), "--content", join(d, "content.png"), "--size", "100000"],
     code: 2,
-    message: /--size: .* over wasm's wasm32 heap \(4 GiB\); the largest that fits is --size \d+/,
+    message:
+      /--size: .* over the 3\.2 GiB a step may use on wasm \(wasm32 heap of 4 GiB.*\); the largest that fits is --size \d+/,
   },
   {
     name: "study --stylize-size 3",
