@@ -22,12 +22,21 @@ import { parseShard } from "./shard.ts";
 import { runStudy } from "./run.ts";
 import { layersUpTo } from "../vgg/layers.ts";
 import { imageSize, targetSize } from "../images/io.ts";
-import { checkMinSide, smallestLongSide } from "../style/limits.ts";
+import {
+  checkMinSide,
+  fits,
+  largestLongSide,
+  maxBatch,
+  memoryLimit,
+  smallestLongSide,
+} from "../style/limits.ts";
+import { type BackendChoice, resolveBackend } from "../tf.ts";
 
 /**
  * The study's size limits, before any work: the `--stylize-size` square and the
  * style image at `--style-size` (its own aspect ratio) must keep every needed
- * layer at least 1x1 after the pools.
+ * layer at least 1x1 after the pools, and a `--batch` of squares must fit the
+ * backend's memory (see `src/style/limits.ts`).
  *
  * @example
  * ```ts
@@ -45,6 +54,19 @@ export async function checkStudySizes(config: StudyConfig): Promise<void> {
   const bytes = await Deno.readFile(config.style).catch((e) => {
     throw new UserError(`--style: cannot read ${config.style} (${e.message})`);
   });
+  const resolved = await resolveBackend(config.backend as BackendChoice);
+  const limit = memoryLimit(resolved.name, specs, resolved.adapter?.limits);
+  const square = { width: side, height: side };
+  if (!fits(square, config.stylizeBatch, specs, limit)) {
+    const mb = maxBatch(square, specs, limit);
+    throw new UserError(
+      mb >= 1
+        ? `--batch: ${config.stylizeBatch} images of ${side}x${side} px need more memory than ${limit.backend} has (${limit.why}); the largest batch that fits is ${mb}`
+        : `--stylize-size: ${side}x${side} px needs more memory than ${limit.backend} has (${limit.why}); the largest that fits is --stylize-size ${
+          largestLongSide(square, 1, specs, limit)
+        }`,
+    );
+  }
   const dims = await imageSize(bytes, config.style);
   const min = 2 ** specs.filter((s) => s.poolBefore).length;
   checkMinSide(

@@ -584,6 +584,38 @@ const ROWS: Row[] = [
     message: /wrote 1 image\(s\): .*x.png/,
     newFiles: ["o/", "o/x.png", "new/", "new/dir/", "new/dir/l.jsonl"],
   },
+  {
+    name: "study --stylize-size 4000 is over the wasm heap",
+    entry: STUDY,
+    setup: images,
+    args: (
+      d,
+    ) => [...studyBase(d), "--backend", "wasm", "--stylize-size", "4000", "--style-size", "4000"],
+    code: 2,
+    message:
+      /--stylize-size: 4000x4000 px needs more memory than wasm has .* the largest that fits is --stylize-size \d+/,
+  },
+  {
+    name: "study --batch 64 at 224 px is over the wasm heap",
+    entry: STUDY,
+    setup: images,
+    args: (d) => [
+      ...studyBase(d),
+      "--backend",
+      "wasm",
+      "--stylize-size",
+      "224",
+      "--style-size",
+      "224",
+      "--image-size",
+      "48",
+      "--batch",
+      "64",
+    ],
+    code: 2,
+    message:
+      /--batch: 64 images of 224x224 px need more memory .* the largest batch that fits is \d+/,
+  },
   // --- cases that already worked, kept working ---
   {
     name: "missing --content",
