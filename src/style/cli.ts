@@ -64,7 +64,15 @@ import {
 import { defaultStylePath } from "../util/assets.ts";
 import { Progress } from "../util/progress.ts";
 
-/** The options table: every knob of the algorithm, with the paper's default (one row per flag). */
+/**
+ * The options table: every knob of the algorithm, with the paper's default (one row per flag).
+ *
+ * @example
+ * ```ts
+ * import { STYLIZE_OPTIONS } from "./cli.ts";
+ * console.log(STYLIZE_OPTIONS.iterations.default); // 1000
+ * ```
+ */
 export const STYLIZE_OPTIONS: FlagTable = {
   content: {
     kind: "path",

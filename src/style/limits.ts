@@ -25,16 +25,40 @@ import { UserError } from "../util/errors.ts";
 import type { ConvLayerSpec } from "../vgg/layers.ts";
 import { fitLongSide } from "../images/io.ts";
 
-/** Width and height in pixels. */
+/**
+ * Width and height in pixels.
+ *
+ * @example
+ * ```ts
+ * import type { Size } from "./limits.ts";
+ * const s: Size = { width: 64, height: 48 };
+ * ```
+ */
 export interface Size {
   width: number;
   height: number;
 }
 
-/** Bytes one step keeps per activation value of the needed layers (see the module doc). */
+/**
+ * Bytes one step keeps per activation value of the needed layers (see the module doc).
+ *
+ * @example
+ * ```ts
+ * import { BYTES_PER_ACTIVATION } from "./limits.ts";
+ * console.log(BYTES_PER_ACTIVATION); // 24
+ * ```
+ */
 export const BYTES_PER_ACTIVATION = 24;
 
-/** wasm32's address space; tfjs-wasm's heap cannot grow past it. */
+/**
+ * wasm32's address space; tfjs-wasm's heap cannot grow past it.
+ *
+ * @example
+ * ```ts
+ * import { WASM_HEAP_BYTES } from "./limits.ts";
+ * console.log(WASM_HEAP_BYTES / 1024 ** 3); // 4
+ * ```
+ */
 export const WASM_HEAP_BYTES = 4 * 1024 ** 3;
 
 /**
@@ -117,7 +141,16 @@ function activationsPerPixel(specs: readonly ConvLayerSpec[]): number {
   return sum;
 }
 
-/** Bytes of the weights of `specs` (float32 kernels and biases). */
+/**
+ * Bytes of the weights of `specs` (float32 kernels and biases).
+ *
+ * @example
+ * ```ts
+ * import { layersUpTo } from "../vgg/layers.ts";
+ * import { weightBytes } from "./limits.ts";
+ * console.log(weightBytes(layersUpTo(["block1_conv1"]))); // 7168
+ * ```
+ */
 export function weightBytes(specs: readonly ConvLayerSpec[]): number {
   return specs.reduce((n, s) => n + 4 * (9 * s.cIn * s.cOut + s.cOut), 0);
 }
@@ -207,7 +240,17 @@ export function memoryLimit(
   };
 }
 
-/** True when one step on `batch` images of `size` fits `limit`. */
+/**
+ * True when one step on `batch` images of `size` fits `limit`.
+ *
+ * @example
+ * ```ts
+ * import { layersUpTo } from "../vgg/layers.ts";
+ * import { fits, memoryLimit } from "./limits.ts";
+ * const specs = layersUpTo(["block3_conv4"]);
+ * console.log(fits({ width: 64, height: 64 }, 1, specs, memoryLimit("wasm", specs))); // true
+ * ```
+ */
 export function fits(
   size: Size,
   batch: number,

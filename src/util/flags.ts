@@ -63,7 +63,15 @@ export interface FlagSpec {
  */
 export type FlagTable = Record<string, FlagSpec>;
 
-/** Parsed values: number for int/number, string for enum/path/string, string[] for list. */
+/**
+ * Parsed values: number for int/number, string for enum/path/string, string[] for list.
+ *
+ * @example
+ * ```ts
+ * import type { FlagValues } from "./flags.ts";
+ * const v: FlagValues = { size: 64, layers: ["a"], help: undefined };
+ * ```
+ */
 export type FlagValues = Record<string, string | number | boolean | string[] | undefined>;
 
 /**

@@ -23,7 +23,15 @@ import { VGG19_CONV_LAYERS } from "./layers.ts";
 import { expectedLayer } from "./table.ts";
 import { loadHdf5Weights, loadTfjsWeights } from "./weights.ts";
 
-/** tensorflowjs_converter's default shard size. */
+/**
+ * tensorflowjs_converter's default shard size.
+ *
+ * @example
+ * ```ts
+ * import { SHARD_BYTES } from "./convert.ts";
+ * console.log(SHARD_BYTES); // 4194304
+ * ```
+ */
 export const SHARD_BYTES = 4 * 1024 * 1024;
 
 /**

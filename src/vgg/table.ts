@@ -50,7 +50,15 @@ export interface WeightsSource {
   urls: string[];
 }
 
-/** `weights/vgg19.json`. */
+/**
+ * `weights/vgg19.json`.
+ *
+ * @example
+ * ```ts
+ * import { WEIGHTS_TABLE } from "./table.ts";
+ * console.log(WEIGHTS_TABLE.layers.length); // 16
+ * ```
+ */
 export const WEIGHTS_TABLE: { sources: WeightsSource[]; layers: ExpectedLayer[] } = table;
 
 // The data and the network description must agree (a bug otherwise, not a user error).

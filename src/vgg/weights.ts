@@ -72,7 +72,15 @@ function checkShapes(
   }
 }
 
-/** A UserError when `values` holds a NaN or an infinity, naming the layer, tensor and file. */
+/**
+ * A UserError when `values` holds a NaN or an infinity, naming the layer, tensor and file.
+ *
+ * @example
+ * ```ts
+ * import { checkFinite } from "./weights.ts";
+ * checkFinite(new Float32Array([1, 2]), "block1_conv1", "kernel", "group1-shard1of1");
+ * ```
+ */
 export function checkFinite(values: Float32Array, layer: string, what: string, file: string): void {
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i])) {
