@@ -24,7 +24,6 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BackendName, initBackend, tf } from "../src/tf.ts";
@@ -32,6 +31,9 @@ import { type KernelSet, STOCK_KERNELS, useKernels } from "../src/ops.ts";
 import { GpuContext } from "../src/gpu/device.ts";
 import { selectKernels } from "../src/gpu/kernels.ts";
 import { runMain, UserError } from "../src/util/errors.ts";
+import { strictNumber } from "../src/util/cli.ts";
+import { preflightWritable, userPathError, writeTextAtomic } from "../src/util/fs.ts";
+import { flagHelp, type FlagTable, parseFlagTable } from "../src/util/flags.ts";
 import { layersUpTo, VGG19_CONV_LAYERS } from "../src/vgg/layers.ts";
 import { Vgg19 } from "../src/vgg/model.ts";
 import { loadVggWeights, type VggWeights } from "../src/vgg/weights.ts";
@@ -387,75 +389,80 @@ function table(rows: BenchRow[]): string {
   return lines.map((l) => l.map((cell, i) => cell.padEnd(widths[i])).join("  ")).join("\n");
 }
 
-function parseList<T extends string | number>(
-  flag: string,
-  value: string | undefined,
-  allowed: readonly T[] | null,
-  parse: (s: string) => T,
-): T[] | undefined {
-  if (value === undefined) return undefined;
-  const items = value.split(",").map((s) => s.trim()).filter(Boolean).map(parse);
-  for (const item of items) {
-    if (allowed && !allowed.includes(item)) {
-      throw new UserError(`--${flag}: unknown value '${item}' (known: ${allowed.join(", ")})`);
-    }
-    if (typeof item === "number" && (!Number.isInteger(item) || item < 2)) {
-      throw new UserError(`--${flag}: expected integers >= 2, got '${value}'`);
-    }
-  }
-  return items;
-}
-
-function positive(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new UserError(`--${flag}: expected a count, got '${value}'`);
-  }
-  return n;
-}
+/**
+ * `deno task bench`'s flags, one row each.
+ *
+ * @example
+ * ```ts
+ * import { BENCH_FLAGS } from "./bench.ts";
+ * console.log(Object.keys(BENCH_FLAGS)); // quick, full, json, backends, ...
+ * ```
+ */
+export const BENCH_FLAGS: FlagTable = {
+  quick: { kind: "boolean", help: "the default set: 64 px, 5 runs" },
+  full: { kind: "boolean", help: "64, 128 and 224 px, 7 runs, the step at every size" },
+  json: { kind: "path", value: "FILE", help: "also write the raw rows as JSON" },
+  backends: {
+    kind: "list",
+    choices: ["webgpu", "wasm", "cpu"],
+    defaultText: "webgpu,wasm,cpu",
+    help: "backends to time (those unavailable are skipped)",
+  },
+  sizes: {
+    kind: "list",
+    value: "64,128,..",
+    defaultText: "64 (--full: 64,128,224)",
+    help: "square sizes",
+  },
+  kernels: {
+    kind: "list",
+    choices: ALL_KERNELS,
+    defaultText: "all",
+    help: "kernels to time",
+  },
+  runs: { kind: "int", min: 0, defaultText: "5 (--full: 7)", help: "timed samples per case" },
+  warmup: { kind: "int", min: 0, default: 2, help: "untimed samples first" },
+  repeat: {
+    kind: "int",
+    min: 0,
+    default: 4,
+    help: "kernel calls queued per sample (one GPU wait)",
+  },
+  "no-step": { kind: "boolean", help: "skip the full Gatys step" },
+  help: { kind: "boolean", short: "h", help: "print this table" },
+};
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      quick: { type: "boolean" },
-      full: { type: "boolean" },
-      json: { type: "string" },
-      backends: { type: "string" },
-      sizes: { type: "string" },
-      kernels: { type: "string" },
-      runs: { type: "string" },
-      warmup: { type: "string" },
-      repeat: { type: "string" },
-      "no-step": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  const values = parseFlagTable(Deno.args, BENCH_FLAGS) as {
+    quick?: boolean;
+    full?: boolean;
+    json?: string;
+    backends?: BackendName[];
+    sizes?: string[];
+    kernels?: BenchKernel[];
+    runs?: number;
+    warmup: number;
+    repeat: number;
+    "no-step"?: boolean;
+    help?: boolean;
+  };
   if (values.help) {
-    console.log(
-      "usage: deno task bench [--quick|--full] [--json FILE] [--backends webgpu,wasm,cpu] " +
-        "[--sizes 64,128,224] [--kernels conv3x3,conv3x3_grad_input,gram,maxpool,style_loss,step] " +
-        "[--runs N] [--warmup N] [--repeat N] [--no-step]",
-    );
+    console.log(flagHelp("deno task bench [options]", BENCH_FLAGS));
     return;
   }
   if (values.quick && values.full) throw new UserError("--quick and --full exclude each other");
   const full = values.full === true;
-  const sizes = parseList("sizes", values.sizes, null, Number) ?? (full ? [64, 128, 224] : [64]);
-  const kernels = parseList("kernels", values.kernels, ALL_KERNELS, (s) => s as BenchKernel) ??
-    ALL_KERNELS;
-  const backends = parseList(
-    "backends",
-    values.backends,
-    ["webgpu", "wasm", "cpu"] as BackendName[],
-    (s) => s as BackendName,
-  ) ?? ["webgpu", "wasm", "cpu"];
-  const runs = Math.max(1, positive("runs", values.runs, full ? 7 : 5));
-  const warmup = positive("warmup", values.warmup, 2);
+  const sizes =
+    values.sizes?.map((s) => strictNumber("sizes", s, true, (n) => n >= 2, "integers >= 2")) ??
+      (full ? [64, 128, 224] : [64]);
+  const kernels = values.kernels ?? ALL_KERNELS;
+  const backends = values.backends ?? ["webgpu", "wasm", "cpu"];
+  const runs = Math.max(1, values.runs ?? (full ? 7 : 5));
+  const warmup = values.warmup;
   // Kernel calls per timed sample (one GPU wait each sample); 1 times single round trips.
-  const repeat = Math.max(1, positive("repeat", values.repeat, 4));
+  const repeat = Math.max(1, values.repeat);
   const withStep = kernels.includes("step") && !values["no-step"];
+  if (values.json) await preflightWritable(values.json, "--json");
   const cases = benchCases({ full, sizes }).filter((c) => kernels.includes(c.kernel));
   const stepSizes = full ? sizes : [Math.min(...sizes)];
 
@@ -535,7 +542,9 @@ async function main(): Promise<void> {
   }
   console.log("\n" + table(rows));
   if (values.json) {
-    await Deno.writeTextFile(values.json, JSON.stringify(rows, null, 2) + "\n");
+    await writeTextAtomic(values.json, JSON.stringify(rows, null, 2) + "\n").catch((e) => {
+      throw userPathError(e, "--json", values.json!);
+    });
     console.log(`\nwrote ${rows.length} rows to ${values.json}`);
   }
 }

@@ -45,6 +45,8 @@ export interface AdapterProbe {
   description: string;
   /** True for a software adapter such as Mesa's llvmpipe. */
   fallback: boolean;
+  /** The adapter's buffer limits, bytes. */
+  limits?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
 }
 
 /** Description of the first WebGPU adapter, or `null` when `navigator.gpu` gives none. */
@@ -66,10 +68,38 @@ export async function probeAdapter(): Promise<AdapterProbe | null> {
     const info = adapter.info;
     const description = info.description ||
       [info.vendor, info.architecture, info.device].filter(Boolean).join(" ") || "unknown adapter";
-    return { description, fallback: info.isFallbackAdapter === true };
+    return {
+      description,
+      fallback: info.isFallbackAdapter === true,
+      limits: {
+        maxBufferSize: adapter.limits.maxBufferSize,
+        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+      },
+    };
   } catch {
     return null;
   }
+}
+
+/**
+ * The backend {@link initBackend} would pick for `choice`, without starting it
+ * (for limits checked before any work), with the adapter's limits on webgpu.
+ *
+ * @example
+ * ```ts
+ * import { resolveBackend } from "./tf.ts";
+ * console.log((await resolveBackend("auto")).name); // "wasm" on a CPU-only machine
+ * ```
+ */
+export async function resolveBackend(
+  choice: BackendChoice,
+): Promise<{ name: BackendName; adapter: AdapterProbe | null }> {
+  if (choice === "wasm" || choice === "cpu") return { name: choice, adapter: null };
+  const found = await probeAdapter();
+  if (choice === "webgpu") return { name: "webgpu", adapter: found };
+  return found && !found.fallback
+    ? { name: "webgpu", adapter: found }
+    : { name: "wasm", adapter: null };
 }
 
 const NO_ADAPTER_HINT = "no WebGPU adapter found (install a GPU driver with Vulkan support, " +

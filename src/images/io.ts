@@ -49,6 +49,54 @@ export function fitLongSide(width: number, height: number, longSide: number): {
   };
 }
 
+/**
+ * The size an image of `orig` size gets from {@link loadImage} with `opts`.
+ *
+ * @example
+ * ```ts
+ * import { targetSize } from "./io.ts";
+ * console.log(targetSize({ width: 1000, height: 500 }, { maxLongSide: 512 })); // 512 x 256
+ * ```
+ */
+export function targetSize(
+  orig: { width: number; height: number },
+  opts: LoadOptions,
+): { width: number; height: number } {
+  if (opts.exact) return opts.exact;
+  if (opts.longSide) return fitLongSide(orig.width, orig.height, opts.longSide);
+  if (opts.maxLongSide && Math.max(orig.width, orig.height) > opts.maxLongSide) {
+    return fitLongSide(orig.width, orig.height, opts.maxLongSide);
+  }
+  return { width: orig.width, height: orig.height };
+}
+
+/**
+ * Width and height of image bytes after the EXIF orientation, without decoding
+ * the pixels; a UserError naming `label` when they are not a JPEG or PNG.
+ *
+ * @example
+ * ```ts
+ * import { imageSize } from "./io.ts";
+ * const bytes = await Deno.readFile("../shared/data/content/tubingen.jpg");
+ * console.log(await imageSize(bytes, "tubingen.jpg"));
+ * ```
+ */
+export async function imageSize(
+  bytes: Uint8Array,
+  label: string,
+): Promise<{ width: number; height: number }> {
+  try {
+    const meta = await sharp(bytes, { failOn: "error" }).metadata();
+    if (!meta.width || !meta.height) throw new Error("no image dimensions");
+    const swap = (meta.orientation ?? 1) >= 5;
+    return swap
+      ? { width: meta.height, height: meta.width }
+      : { width: meta.width, height: meta.height };
+  } catch (e) {
+    throw new UserError(`${label}: not a decodable JPEG or PNG image (${(e as Error).message})`);
+  }
+}
+
 /** Decode an image file into RGB floats, optionally resized. */
 export async function loadImage(path: string, opts: LoadOptions = {}): Promise<RgbImage> {
   let bytes: Uint8Array;
@@ -75,14 +123,9 @@ export async function decodeImage(
     const swap = (meta.orientation ?? 1) >= 5;
     let width = swap ? meta.height : meta.width;
     let height = swap ? meta.width : meta.height;
-    let target: { width: number; height: number } | null = null;
-    if (opts.exact) target = opts.exact;
-    else if (opts.longSide) target = fitLongSide(width, height, opts.longSide);
-    else if (opts.maxLongSide && Math.max(width, height) > opts.maxLongSide) {
-      target = fitLongSide(width, height, opts.maxLongSide);
-    }
+    const target = targetSize({ width, height }, opts);
     let pipeline = base;
-    if (target && (target.width !== width || target.height !== height)) {
+    if (target.width !== width || target.height !== height) {
       pipeline = pipeline.resize(target.width, target.height, { fit: "fill", kernel: "lanczos3" });
       width = target.width;
       height = target.height;

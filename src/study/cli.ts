@@ -14,46 +14,132 @@
 import { join } from "node:path";
 import { cacheDir, exists } from "../util/fs.ts";
 import { runMain, UserError } from "../util/errors.ts";
-import { optionsTable, parseFlags } from "../util/cli.ts";
+import { flagHelp, type FlagTable, parseFlagTable } from "../util/flags.ts";
 import { assetPath, ASSETS } from "../util/assets.ts";
 import { cachedWeightsPath } from "../vgg/download.ts";
-import {
-  parseFlagValue,
-  resolveStudyConfig,
-  STUDY_FLAGS,
-  STUDY_PRESETS,
-  type StudyConfig,
-} from "./config.ts";
+import { resolveStudyConfig, STUDY_FLAGS, STUDY_PRESETS, type StudyConfig } from "./config.ts";
 import { parseShard } from "./shard.ts";
 import { runStudy } from "./run.ts";
+import { layersUpTo } from "../vgg/layers.ts";
+import { imageSize, targetSize } from "../images/io.ts";
+import {
+  checkMinSide,
+  fits,
+  largestLongSide,
+  maxBatch,
+  memoryLimit,
+  smallestLongSide,
+} from "../style/limits.ts";
+import { type BackendChoice, resolveBackend } from "../tf.ts";
+
+/**
+ * The study's size limits, before any work: the `--stylize-size` square and the
+ * style image at `--style-size` (its own aspect ratio) must keep every needed
+ * layer at least 1x1 after the pools, and a `--batch` of squares must fit the
+ * backend's memory (see `src/style/limits.ts`).
+ *
+ * @example
+ * ```ts
+ * import { checkStudySizes } from "./cli.ts";
+ * import { resolveStudyConfig } from "./config.ts";
+ * await checkStudySizes(resolveStudyConfig({ preset: "smoke" }, {
+ *   data: "d", style: "../shared/data/styles/composition_vii.jpg", weights: "w", cache: "c",
+ * }));
+ * ```
+ */
+export async function checkStudySizes(config: StudyConfig): Promise<void> {
+  const specs = layersUpTo([config.contentLayer, ...config.styleLayers]);
+  const side = config.stylizeSize;
+  checkMinSide({ width: side, height: side }, specs, "--stylize-size", `a ${side}x${side} square`);
+  const bytes = await Deno.readFile(config.style).catch((e) => {
+    throw new UserError(`--style: cannot read ${config.style} (${e.message})`);
+  });
+  const resolved = await resolveBackend(config.backend as BackendChoice);
+  const limit = memoryLimit(resolved.name, specs, resolved.adapter?.limits);
+  const square = { width: side, height: side };
+  if (!fits(square, config.stylizeBatch, specs, limit)) {
+    const mb = maxBatch(square, specs, limit);
+    throw new UserError(
+      mb >= 1
+        ? `--batch: ${config.stylizeBatch} images of ${side}x${side} px need more memory than ${limit.backend} has (${limit.why}); the largest batch that fits is ${mb}`
+        : `--stylize-size: ${side}x${side} px needs more memory than ${limit.backend} has (${limit.why}); the largest that fits is --stylize-size ${
+          largestLongSide(square, 1, specs, limit)
+        }`,
+    );
+  }
+  const dims = await imageSize(bytes, config.style);
+  const min = 2 ** specs.filter((s) => s.poolBefore).length;
+  checkMinSide(
+    targetSize(dims, { longSide: config.styleSize }),
+    specs,
+    "--style-size",
+    `the style image ${config.style} at long side ${config.styleSize}`,
+    `use --style-size ${smallestLongSide(dims, min)} or more`,
+  );
+}
+
+/**
+ * Every flag of `deno task study`, one row each: the preset, the sampling
+ * mode, the preset overrides ({@link STUDY_FLAGS}), classifier and shard. The
+ * help shows each override's value in the quick preset.
+ *
+ * @example
+ * ```ts
+ * import { STUDY_CLI_FLAGS } from "./cli.ts";
+ * console.log(STUDY_CLI_FLAGS.preset.choices); // full, cpu, quick, smoke
+ * ```
+ */
+export const STUDY_CLI_FLAGS: FlagTable = {
+  preset: {
+    kind: "enum",
+    choices: Object.keys(STUDY_PRESETS),
+    noun: "preset",
+    defaultText: "quick",
+    help: "protocol size; flags below override it",
+  },
+  draws: {
+    kind: "int",
+    min: 1,
+    defaultText: "quick: 3",
+    help: "N seeded random training draws per class (may overlap)",
+  },
+  subsets: {
+    kind: "int",
+    min: 1,
+    help: "N disjoint training subsets per class instead (the plan's; full: 3)",
+  },
+  ...Object.fromEntries(
+    Object.entries(STUDY_FLAGS).map(([flag, f]) => {
+      const q = (STUDY_PRESETS.quick as unknown as Record<string, unknown>)[f.key];
+      const shown = q === undefined
+        ? undefined
+        : Array.isArray(q)
+        ? q.join(",")
+        : typeof q === "object"
+        ? JSON.stringify(q)
+        : String(q);
+      const { key: _key, ...spec } = f;
+      return [flag, { ...spec, defaultText: shown !== undefined ? `quick: ${shown}` : undefined }];
+    }),
+  ),
+  classifier: {
+    kind: "enum",
+    choices: ["transfer", "cnn", "both"],
+    noun: "classifier",
+    defaultText: "the preset's",
+    help: "classifiers to train",
+  },
+  shard: {
+    kind: "string",
+    value: "K/N",
+    help: "stylize only part K of N into --cache, then stop (no training)",
+  },
+  help: { kind: "boolean", help: "print this table" },
+};
 
 /** The options table as text. */
 export function studyHelp(): string {
-  const rows: Array<[string, string]> = [
-    [
-      "--preset full|cpu|quick|smoke",
-      "protocol size (default quick); flags below override it",
-    ],
-    ["--draws N", "N seeded random training draws per class (may overlap) [quick: 3]"],
-    ["--subsets N", "N disjoint training subsets per class instead (the plan's; full: 3)"],
-    ...Object.entries(STUDY_FLAGS).map(([flag, f]) => {
-      const q = STUDY_PRESETS.quick as unknown as Record<string, unknown>;
-      const d = q[f.key] !== undefined
-        ? ` [quick: ${
-          Array.isArray(q[f.key])
-            ? (q[f.key] as unknown[]).join(",")
-            : typeof q[f.key] === "object"
-            ? JSON.stringify(q[f.key])
-            : q[f.key]
-        }]`
-        : "";
-      return [`--${flag} X`, f.help + d] as [string, string];
-    }),
-    ["--classifier transfer|cnn|both", "classifiers to train"],
-    ["--shard K/N", "stylize only part K of N into --cache, then stop (no training)"],
-    ["--help", "print this table"],
-  ];
-  return optionsTable("deno task study [options]", rows);
+  return flagHelp("deno task study [options]", STUDY_CLI_FLAGS);
 }
 
 async function defaultPath(path: string, flag: string, how: string): Promise<string> {
@@ -63,16 +149,7 @@ async function defaultPath(path: string, flag: string, how: string): Promise<str
 
 /** Run `deno task study` with these arguments. */
 export async function studyMain(args: string[]): Promise<void> {
-  const options: Record<string, { type: "string" | "boolean" }> = {
-    preset: { type: "string" },
-    classifier: { type: "string" },
-    shard: { type: "string" },
-    draws: { type: "string" },
-    subsets: { type: "string" },
-    help: { type: "boolean" },
-  };
-  for (const k of Object.keys(STUDY_FLAGS)) options[k] = { type: "string" };
-  const values = parseFlags(args, options);
+  const values = parseFlagTable(args, STUDY_CLI_FLAGS);
   if (values.help) {
     console.log(studyHelp());
     return;
@@ -81,26 +158,19 @@ export async function studyMain(args: string[]): Promise<void> {
     preset: values.preset as string | undefined,
   };
   for (const [flag, f] of Object.entries(STUDY_FLAGS)) {
-    const raw = values[flag];
-    if (typeof raw === "string") {
-      (overrides as Record<string, unknown>)[f.key] = parseFlagValue(flag, f.kind, raw);
-    }
+    if (values[flag] !== undefined) (overrides as Record<string, unknown>)[f.key] = values[flag];
   }
-  if (typeof values.draws === "string" && typeof values.subsets === "string") {
+  if (values.draws !== undefined && values.subsets !== undefined) {
     throw new UserError("--draws and --subsets: give one of them, not both");
   }
   for (const mode of ["draws", "subsets"] as const) {
-    const raw = values[mode];
-    if (typeof raw === "string") {
+    if (values[mode] !== undefined) {
       overrides.sampling = mode;
-      overrides.samples = parseFlagValue(mode, "int", raw) as number;
+      overrides.samples = values[mode] as number;
     }
   }
   const classifier = values.classifier as string | undefined;
   if (classifier !== undefined) {
-    if (!["transfer", "cnn", "both"].includes(classifier)) {
-      throw new UserError(`--classifier: expected transfer, cnn or both, got '${classifier}'`);
-    }
     overrides.classifiers = classifier === "both"
       ? ["transfer", "cnn"]
       : [classifier as "transfer" | "cnn"];
@@ -127,6 +197,7 @@ export async function studyMain(args: string[]): Promise<void> {
       ),
     cache: overrides.cache ?? join(cacheDir(), "stylized"),
   });
+  await checkStudySizes(config);
   console.error(
     `study: preset ${config.preset}, ${
       config.classes.join("/")

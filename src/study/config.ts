@@ -22,6 +22,7 @@
  * @module
  */
 import { UserError } from "../util/errors.ts";
+import { type FlagSpec, parseFlagValue as parseTableValue } from "../util/flags.ts";
 import { DEFAULT_ADAM, DEFAULT_LBFGS, PROFILES } from "../style/options.ts";
 import type { LbfgsConfig } from "../style/lbfgs.ts";
 import type { ClassifierKind } from "./types.ts";
@@ -163,14 +164,16 @@ export const STUDY_PRESETS: Record<StudyPresetName, PresetValues> = {
   },
 };
 
-/** Flags that override a preset value, with how to parse them. */
-export const STUDY_FLAGS: Record<
-  string,
-  { key: keyof StudyConfig; kind: "int" | "number" | "string" | "list"; help: string }
-> = {
+/**
+ * Flags that override a preset value: a row of the declarative CLI layer
+ * ({@link FlagSpec}) plus the config key it sets. Bounds that depend on other
+ * values (e.g. `--style-size` >= `--stylize-size`) are checked by
+ * {@link resolveStudyConfig}.
+ */
+export const STUDY_FLAGS: Record<string, FlagSpec & { key: keyof StudyConfig }> = {
   data: {
     key: "data",
-    kind: "string",
+    kind: "path",
     help: "Caltech-101 folder (101_ObjectCategories/<class>/ or <class>/)",
   },
   classes: { key: "classes", kind: "list", help: "classes, comma-separated" },
@@ -180,9 +183,15 @@ export const STUDY_FLAGS: Record<
     help: "training originals per class and subset",
   },
   seed: { key: "seed", kind: "int", help: "seed of the split and every other random choice" },
-  style: { key: "style", kind: "string", help: "style image" },
-  weights: { key: "weights", kind: "string", help: "VGG19 weights (tfjs dir or Keras .h5)" },
-  profile: { key: "profile", kind: "string", help: "stylization layer profile: paper | offline" },
+  style: { key: "style", kind: "path", help: "style image" },
+  weights: { key: "weights", kind: "path", help: "VGG19 weights (tfjs dir or Keras .h5)" },
+  profile: {
+    key: "profile",
+    kind: "enum",
+    choices: ["paper", "offline"],
+    noun: "profile",
+    help: "stylization layer profile",
+  },
   "content-layer": { key: "contentLayer", kind: "string", help: "stylization content layer" },
   "style-layers": { key: "styleLayers", kind: "list", help: "stylization style layers" },
   iterations: { key: "iterations", kind: "int", help: "stylization Adam steps" },
@@ -197,7 +206,13 @@ export const STUDY_FLAGS: Record<
     help: "long side of the style image, pixels (>= --stylize-size)",
   },
   batch: { key: "stylizeBatch", kind: "int", help: "images per stylization batch" },
-  optimizer: { key: "optimizer", kind: "string", help: "stylization optimiser: adam | lbfgs" },
+  optimizer: {
+    key: "optimizer",
+    kind: "enum",
+    choices: ["adam", "lbfgs"],
+    noun: "optimizer",
+    help: "stylization optimiser",
+  },
   workers: {
     key: "workers",
     kind: "int",
@@ -221,12 +236,25 @@ export const STUDY_FLAGS: Record<
     kind: "int",
     help: "bootstrap resamples per comparison",
   },
-  backend: { key: "backend", kind: "string", help: "auto | webgpu | wasm | cpu" },
-  kernels: { key: "kernels", kind: "string", help: "auto | custom | stock" },
-  out: { key: "out", kind: "string", help: "output directory" },
+  backend: {
+    key: "backend",
+    kind: "enum",
+    choices: ["auto", "webgpu", "wasm", "cpu"],
+    noun: "backend",
+    help: "tfjs backend",
+  },
+  kernels: {
+    key: "kernels",
+    kind: "enum",
+    choices: ["auto", "custom", "stock"],
+    noun: "kernel set",
+    help: "WGSL kernels or tfjs's own",
+  },
+  out: { key: "out", kind: "path", value: "DIR", help: "output directory" },
   cache: {
     key: "cache",
-    kind: "string",
+    kind: "path",
+    value: "DIR",
     help: "stylized-image cache directory (shareable between machines)",
   },
 };
@@ -323,25 +351,20 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** Parse one flag's text by its kind, or a UserError naming it. */
+/**
+ * Parse one flag's text by its kind, or a UserError naming it (the
+ * declarative layer's parser, kept for callers of the older signature).
+ *
+ * @example
+ * ```ts
+ * import { parseFlagValue } from "./config.ts";
+ * console.log(parseFlagValue("iterations", "int", "30")); // 30
+ * ```
+ */
 export function parseFlagValue(
   flag: string,
   kind: "int" | "number" | "string" | "list",
   raw: string,
 ): unknown {
-  if (kind === "string") return raw;
-  if (kind === "list") {
-    const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
-    if (items.length === 0) {
-      throw new UserError(`--${flag}: expected a comma-separated list, got '${raw}'`);
-    }
-    return items;
-  }
-  const n = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(n) || (kind === "int" && !Number.isInteger(n))) {
-    throw new UserError(
-      `--${flag}: expected ${kind === "int" ? "an integer" : "a number"}, got '${raw}'`,
-    );
-  }
-  return n;
+  return parseTableValue(flag, { kind, help: "" }, raw);
 }

@@ -24,11 +24,11 @@
 import { Buffer } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import { basename, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { flagHelp, type FlagTable, parseFlagTable } from "../util/flags.ts";
 import { Unzip, UnzipInflate } from "fflate";
 import { type ReadEntry, Unpack } from "tar";
 import { runMain, UserError } from "../util/errors.ts";
-import { cacheDir, exists } from "../util/fs.ts";
+import { cacheDir, exists, preflightWritable } from "../util/fs.ts";
 import { ASSETS } from "../util/assets.ts";
 import { downloadVerified } from "../util/download.ts";
 import { Progress } from "../util/progress.ts";
@@ -279,37 +279,39 @@ export async function installCaltech(
   return target;
 }
 
-const HELP = `Usage: deno task data [--dir DIR] [--keep-archive]
-
-Downloads Caltech-101 (CaltechDATA, CC BY 4.0), Kandinsky's Composition VII
+const HELP = `Downloads Caltech-101 (CaltechDATA, CC BY 4.0), Kandinsky's Composition VII
 and the Tübingen photograph, verifies their checksums and unpacks the archive.
-
-  --dir DIR        where to put the data (default: <cache>/data, cache from
-                   $NST_CACHE_DIR, $XDG_CACHE_HOME/nst-augment or ~/.cache/nst-augment)
-  --keep-archive   keep caltech-101.zip (137 MB) after unpacking
-  -h, --help       this text
 `;
 
+/**
+ * `deno task data`'s flags, one row each.
+ *
+ * @example
+ * ```ts
+ * import { DATA_FLAGS } from "./download.ts";
+ * console.log(DATA_FLAGS.dir.kind); // path
+ * ```
+ */
+export const DATA_FLAGS: FlagTable = {
+  dir: {
+    kind: "path",
+    value: "DIR",
+    defaultText: "<cache>/data",
+    help: "where to put the data (cache from $NST_CACHE_DIR, $XDG_CACHE_HOME/nst-augment or " +
+      "~/.cache/nst-augment)",
+  },
+  "keep-archive": { kind: "boolean", help: "keep caltech-101.zip (137 MB) after unpacking" },
+  help: { kind: "boolean", short: "h", help: "this text" },
+};
+
 async function main(): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: Deno.args,
-      options: {
-        dir: { type: "string" },
-        "keep-archive": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (e) {
-    throw new UserError(`${(e as Error).message} (see --help)`);
-  }
+  const values = parseFlagTable(Deno.args, DATA_FLAGS);
+  const parsed = { values: values as { dir?: string; "keep-archive"?: boolean; help?: boolean } };
   if (parsed.values.help) {
-    console.log(HELP);
+    console.log(flagHelp("deno task data [options]", DATA_FLAGS) + "\n\n" + HELP);
     return;
   }
+  if (parsed.values.dir) await preflightWritable(join(parsed.values.dir, ".write-probe"), "--dir");
   const dir = resolve(parsed.values.dir ?? join(cacheDir(), "data"));
   // ASSETS holds the images' sources and sha256 (those of the shared data folder's copies).
   const images = [ASSETS.compositionVii, ASSETS.tubingen].map((a) => ({

@@ -29,6 +29,7 @@ import { decodeImage, encodePng, type RgbImage } from "../images/io.ts";
 import { layersUpTo } from "../vgg/layers.ts";
 import { loadVggWeights, type VggWeights } from "../vgg/weights.ts";
 import { UserError } from "../util/errors.ts";
+import { preflightWritable } from "../util/fs.ts";
 import type { StudyConfig } from "./config.ts";
 import { describeRequirement, listClasses } from "./dataset.ts";
 import { imagesNeeded, makeDraws, makeSubsets, type Subset } from "./split.ts";
@@ -56,16 +57,12 @@ export interface Prepared {
   samples: Subset[];
 }
 
-/** Fail early when `dir` cannot be written, naming the flag. */
+/**
+ * Fail early when files cannot be created in `dir`, naming the flag. Creates
+ * nothing: a run that stops before its first output leaves no empty `dir`.
+ */
 export async function checkWritable(dir: string, flag: string): Promise<void> {
-  try {
-    await Deno.mkdir(dir, { recursive: true });
-    const probe = join(dir, `.write-test-${Deno.pid}`);
-    await Deno.writeTextFile(probe, "");
-    await Deno.remove(probe);
-  } catch (e) {
-    throw new UserError(`${flag}: cannot write to ${dir} (${(e as Error).message})`);
-  }
+  await preflightWritable(join(dir, "results.json"), flag);
 }
 
 /**

@@ -25,25 +25,26 @@ import { LBFGS_DEFAULTS, type LbfgsConfig } from "./lbfgs.ts";
 import type { OptimizerName } from "./engine.ts";
 
 /**
- * The three style strengths of the study.
+ * The three style strengths (content:style ratios) of `--preset` in stylize and of the study's
+ * style groups; not the study's own `--preset` (`StudyPresetName`).
  *
  * @example
  * ```ts
- * import type { PresetName } from "./options.ts";
- * const p: PresetName = "heavy";
+ * import type { StylePresetName } from "./options.ts";
+ * const p: StylePresetName = "heavy";
  * ```
  */
-export type PresetName = "light" | "medium" | "heavy";
+export type StylePresetName = "light" | "medium" | "heavy";
 /**
  * All preset names, lightest first.
  *
  * @example
  * ```ts
- * import { PRESET_NAMES } from "./options.ts";
- * console.log(PRESET_NAMES[0]); // light
+ * import { STYLE_PRESET_NAMES } from "./options.ts";
+ * console.log(STYLE_PRESET_NAMES[0]); // light
  * ```
  */
-export const PRESET_NAMES: readonly PresetName[] = ["light", "medium", "heavy"];
+export const STYLE_PRESET_NAMES: readonly StylePresetName[] = ["light", "medium", "heavy"];
 
 /**
  * A layer profile: which layers carry content and style, and the ratio of each preset.
@@ -58,7 +59,7 @@ export const PRESET_NAMES: readonly PresetName[] = ["light", "medium", "heavy"];
 export interface LayerProfile {
   contentLayer: string;
   styleLayers: string[];
-  presets: Record<PresetName, number>;
+  presets: Record<StylePresetName, number>;
   description: string;
 }
 

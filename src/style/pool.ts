@@ -113,6 +113,8 @@ export interface StyleResult {
   worker: number;
   /** Seconds the worker spent on it. */
   seconds: number;
+  /** The last iteration evaluated when a stop ended the task early; null when it ran to the end. */
+  stoppedAt: number | null;
 }
 
 /**
@@ -190,6 +192,12 @@ export interface StylePoolOptions {
   styleLayers: string[];
   /** Default style image of every task (a task may bring its own). */
   style?: RgbImage;
+  /**
+   * A graceful stop: an `Int32Array(1)` over this buffer; storing non-zero makes
+   * every running task stop at its next step and return its best image so far
+   * ({@link StyleResult.stoppedAt}). The caller stops feeding tasks.
+   */
+  stop?: SharedArrayBuffer;
   /** Redos of a task whose worker died. Default 2. */
   maxRetries?: number;
   /** Where the start line and fault notices go. Default console.error. */
@@ -217,6 +225,8 @@ export interface StyleWorkerInit {
   contentLayer: string;
   styleLayers: string[];
   style: RgbImage | null;
+  /** Int32Array(1) flag: non-zero asks running tasks to stop at their next step. */
+  stop: SharedArrayBuffer | null;
 }
 
 /**
@@ -266,6 +276,7 @@ export interface StyleJobResult {
   histories: LossRecord[][];
   bestSteps: (number | null)[];
   seconds: number;
+  stoppedAt: number | null;
 }
 
 /**
@@ -359,6 +370,7 @@ export class StylePool {
       contentLayer: opts.contentLayer,
       styleLayers: opts.styleLayers,
       style: opts.style ?? null,
+      stop: opts.stop ?? null,
     };
     const hooks: { progress: ((id: string, p: StyleProgress, w: number) => void) | null } = {
       progress: null,
@@ -470,6 +482,7 @@ export class StylePool {
             histories: result.histories,
             bestSteps: result.bestSteps,
             seconds: result.seconds,
+            stoppedAt: result.stoppedAt,
             worker,
           })
         ));

@@ -64,6 +64,8 @@ export interface BatchResult {
   images: RgbImage[];
   histories: LossRecord[][];
   bestSteps: (number | null)[];
+  /** The last iteration evaluated when `shouldStop` ended the run early; null when it ran to the end. */
+  stoppedAt?: number | null;
 }
 
 /**
@@ -82,6 +84,11 @@ export interface BatchRunOptions {
   onIteration?: (iteration: number, losses: LossValues[]) => void | Promise<void>;
   /** Called every `every` iterations with the current images (e.g. for --save-every). */
   snapshot?: { every: number; save: (iteration: number, images: RgbImage[]) => Promise<void> };
+  /**
+   * Asked after every evaluated iteration: true ends the run there (a graceful
+   * stop), returning the best image so far (the current one before any update).
+   */
+  shouldStop?: () => boolean;
 }
 
 /**
@@ -164,6 +171,7 @@ export async function stylizeBatch(
     tf.dispose([contentT, styleT]);
   }
   const histories: LossRecord[][] = contents.map(() => []);
+  let stoppedAt: number | null = null;
   try {
     for (let it = 0; it <= opts.iterations; it++) {
       const losses = it < opts.iterations ? await opt.step() : await opt.evaluate();
@@ -176,11 +184,15 @@ export async function stylizeBatch(
         cur.dispose();
         await opts.snapshot.save(it, imgs);
       }
+      if (it < opts.iterations && opts.shouldStop?.()) {
+        stoppedAt = it;
+        break;
+      }
     }
     const best = opt.best();
     const images = await fromBatchTensor(best);
     best.dispose();
-    return { images, histories, bestSteps: opt.bestSteps };
+    return { images, histories, bestSteps: opt.bestSteps, stoppedAt };
   } finally {
     opt.dispose();
   }

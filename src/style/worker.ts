@@ -73,6 +73,9 @@ serveWorker<StyleWorkerInit, StyleJob, StyleJobResult, StyleWorkerInfo, StylePro
         seed: job.seed,
       }, {
         iterations: job.iterations,
+        shouldStop: setup!.stop
+          ? ((flag) => () => Atomics.load(flag, 0) !== 0)(new Int32Array(setup!.stop))
+          : undefined,
         onIteration: (iteration, losses) =>
           ctx.progress({
             kind: "tick",
@@ -99,6 +102,7 @@ serveWorker<StyleWorkerInit, StyleJob, StyleJobResult, StyleWorkerInfo, StylePro
           histories: r.histories,
           bestSteps: r.bestSteps,
           seconds: (performance.now() - t0) / 1000,
+          stoppedAt: r.stoppedAt ?? null,
         },
         transfer: r.images.map((im) => im.data.buffer as ArrayBuffer),
       };

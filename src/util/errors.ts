@@ -20,8 +20,45 @@ export class UserError extends Error {
 }
 
 /**
+ * An end that is not a failure of the program: its message is printed as is
+ * (no `error:` prefix) and the process exits with `code` (e.g. 130 after
+ * SIGINT, 143 after SIGTERM).
+ *
+ * @example
+ * ```ts
+ * import { ExitError } from "./errors.ts";
+ * throw new ExitError(130, "stopped by SIGINT; wrote the partial log");
+ * ```
+ */
+export class ExitError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+    this.name = "ExitError";
+  }
+}
+
+/**
+ * True for an error the operating system raised on a file (permission denied,
+ * no space left, not a directory, ...), which names its path in its message.
+ *
+ * @example
+ * ```ts
+ * import { isOsError } from "./errors.ts";
+ * console.log(isOsError(new Deno.errors.PermissionDenied("open '/x'"))); // true
+ * ```
+ */
+export function isOsError(e: unknown): boolean {
+  return e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotFound ||
+    e instanceof Deno.errors.IsADirectory || e instanceof Deno.errors.NotADirectory ||
+    e instanceof Deno.errors.AlreadyExists ||
+    e instanceof Deno.errors.FilesystemLoop ||
+    (e instanceof Error && /\(os error \d+\)/.test(e.message));
+}
+
+/**
  * Run an entry point's main function: a {@link UserError} becomes one line on
- * stderr and exit code 2; any other error is printed with its stack and exit 1.
+ * stderr and exit code 2, and so does an OS error on a file ({@link isOsError});
+ * any other error is printed with its stack and exit 1.
  *
  * @example
  * ```ts
@@ -36,6 +73,15 @@ export async function runMain(main: () => Promise<void>): Promise<never> {
   } catch (e) {
     if (e instanceof UserError) {
       console.error(`error: ${e.message}`);
+      Deno.exit(2);
+    }
+    if (e instanceof ExitError) {
+      if (e.message) console.error(e.message);
+      Deno.exit(e.code);
+    }
+    if (isOsError(e)) {
+      // An OS error on a path the user gave (permissions, a full disk, ...): one line too.
+      console.error(`error: ${(e as Error).message.replace(/\s+/g, " ")}`);
       Deno.exit(2);
     }
     console.error(e);

@@ -20,7 +20,8 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
+import { expectedLayer } from "./table.ts";
 import { UserError } from "../util/errors.ts";
 import type { ConvLayerSpec } from "./layers.ts";
 
@@ -58,17 +59,103 @@ function checkShapes(
   biasShape: number[],
   where: string,
 ) {
-  const want = [3, 3, layer.cIn, layer.cOut];
-  if (kernelShape.join(",") !== want.join(",")) {
+  const want = expectedLayer(layer.name);
+  if (kernelShape.join(",") !== want.kernel.join(",")) {
     throw new UserError(
-      `weights ${where}: ${layer.name} kernel has shape [${kernelShape}], expected [${want}]`,
+      `weights ${where}: ${layer.name} kernel has shape [${kernelShape}], expected [${want.kernel}]`,
     );
   }
-  if (biasShape.join(",") !== String(layer.cOut)) {
+  if (biasShape.join(",") !== want.bias.join(",")) {
     throw new UserError(
-      `weights ${where}: ${layer.name} bias has shape [${biasShape}], expected [${layer.cOut}]`,
+      `weights ${where}: ${layer.name} bias has shape [${biasShape}], expected [${want.bias}]`,
     );
   }
+}
+
+/**
+ * A UserError when `values` holds a NaN or an infinity, naming the layer, tensor and file.
+ *
+ * @example
+ * ```ts
+ * import { checkFinite } from "./weights.ts";
+ * checkFinite(new Float32Array([1, 2]), "block1_conv1", "kernel", "group1-shard1of1");
+ * ```
+ */
+export function checkFinite(values: Float32Array, layer: string, what: string, file: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      throw new UserError(
+        `weights ${file}: layer ${layer} ${what} has a non-finite value (${
+          values[i]
+        }) at index ${i}`,
+      );
+    }
+  }
+}
+
+/** Bytes per element of the tfjs manifest dtypes. */
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1 };
+
+/**
+ * Check a parsed model.json's `weightsManifest` as data: groups are objects
+ * with `paths` (relative, inside the directory) and `weights` (name, integer
+ * shape, known dtype). A UserError names the file and the group or weight.
+ *
+ * @example
+ * ```ts
+ * import { validateManifest } from "./weights.ts";
+ * validateManifest({ weightsManifest: [] }, "model.json");
+ * ```
+ */
+export function validateManifest(parsed: unknown, modelJson: string): ManifestGroup[] {
+  const bad = (what: string): never => {
+    throw new UserError(`weights ${modelJson}: ${what}`);
+  };
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    bad("not a JSON object");
+  }
+  const manifest = (parsed as { weightsManifest?: unknown }).weightsManifest;
+  if (!Array.isArray(manifest)) bad("no weightsManifest array");
+  (manifest as unknown[]).forEach((g, i) => {
+    const at = `weightsManifest[${i}]`;
+    if (typeof g !== "object" || g === null || Array.isArray(g)) bad(`${at} is not an object`);
+    const group = g as Record<string, unknown>;
+    const names = Array.isArray(group.weights)
+      ? ` (${
+        (group.weights as unknown[]).map((w) => (w as { name?: unknown })?.name).filter((n) =>
+          typeof n === "string"
+        ).slice(0, 2).join(", ")
+      })`
+      : "";
+    if (!Array.isArray(group.paths) || group.paths.length === 0) {
+      bad(`${at}${names} has no 'paths' array of shard files`);
+    }
+    for (const p of group.paths as unknown[]) {
+      if (typeof p !== "string" || p === "") bad(`${at}${names}: a shard path is not a string`);
+      const parts = (p as string).split(/[\\/]/);
+      if (isAbsolute(p as string) || parts.includes("..") || (p as string).includes("\0")) {
+        bad(`${at}${names}: shard path '${p}' is outside the weights directory`);
+      }
+    }
+    if (!Array.isArray(group.weights)) bad(`${at} has no 'weights' array`);
+    (group.weights as unknown[]).forEach((w, j) => {
+      const wat = `${at}.weights[${j}]`;
+      if (typeof w !== "object" || w === null) bad(`${wat} is not an object`);
+      const e = w as Record<string, unknown>;
+      if (typeof e.name !== "string") bad(`${wat} has no name`);
+      const name = e.name as string;
+      if (
+        !Array.isArray(e.shape) ||
+        !e.shape.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0)
+      ) {
+        bad(`${name} (${wat}): shape ${JSON.stringify(e.shape)} is not an array of integers >= 0`);
+      }
+      if (typeof e.dtype !== "string" || !(e.dtype in DTYPE_BYTES)) {
+        bad(`${name} (${wat}): unknown dtype ${JSON.stringify(e.dtype)}`);
+      }
+    });
+  });
+  return manifest as ManifestGroup[];
 }
 
 async function identityOf(layers: Map<string, LayerWeights>): Promise<string> {
@@ -96,16 +183,15 @@ export async function loadTfjsWeights(
 ): Promise<VggWeights> {
   const modelJson = path.endsWith(".json") ? path : join(path, "model.json");
   const dir = modelJson.slice(0, modelJson.lastIndexOf("/") + 1) || "./";
-  let manifest: ManifestGroup[];
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(await Deno.readTextFile(modelJson));
-    manifest = parsed.weightsManifest;
-    if (!Array.isArray(manifest)) throw new Error("no weightsManifest array");
+    parsed = JSON.parse(await Deno.readTextFile(modelJson));
   } catch (e) {
     throw new UserError(
       `weights ${modelJson}: cannot read a tfjs model.json (${(e as Error).message})`,
     );
   }
+  const manifest = validateManifest(parsed, modelJson);
   const layers = new Map<string, LayerWeights>();
   const groupCache = new Map<ManifestGroup, ArrayBuffer>();
   for (const layer of needed) {
@@ -139,6 +225,17 @@ export async function loadTfjsWeights(
         }
       }
       const size = chunks.reduce((n, c) => n + c.length, 0);
+      const expected = group.weights.reduce(
+        (n, w) => n + DTYPE_BYTES[w.dtype] * w.shape.reduce((a, b) => a * b, 1),
+        0,
+      );
+      if (size !== expected) {
+        throw new UserError(
+          `weights: shard files of layer ${layer.name} (${
+            group.paths.map((p) => join(dir, p)).join(", ")
+          }) hold ${size} bytes; the manifest's weights need exactly ${expected}`,
+        );
+      }
       const buf = new Uint8Array(size);
       let o = 0;
       for (const c of chunks) {
@@ -176,7 +273,11 @@ export async function loadTfjsWeights(
       }
       throw new Error("unreachable");
     };
-    layers.set(layer.name, { kernel: await slice(k), bias: await slice(b) });
+    const kernel = await slice(k), bias = await slice(b);
+    const files = k.group.paths.map((p) => join(dir, p)).join(", ");
+    checkFinite(kernel, layer.name, "kernel", files);
+    checkFinite(bias, layer.name, "bias", b.group.paths.map((p) => join(dir, p)).join(", "));
+    layers.set(layer.name, { kernel, bias });
   }
   return { source: path, format: "tfjs", identity: await identityOf(layers), layers };
 }
@@ -245,6 +346,8 @@ export async function loadHdf5Weights(
       if (!(k instanceof Float32Array) || !(b instanceof Float32Array)) {
         throw new UserError(`weights ${path}: layer ${layer.name} is not float32`);
       }
+      checkFinite(k, layer.name, "kernel", path);
+      checkFinite(b, layer.name, "bias", path);
       layers.set(layer.name, { kernel: new Float32Array(k), bias: new Float32Array(b) });
     }
     return { source: path, format: "hdf5", identity: await identityOf(layers), layers };

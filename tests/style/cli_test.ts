@@ -210,7 +210,7 @@ const errorCases: Array<[string, (dir: string) => Promise<string[]>, RegExp]> = 
   ],
   [
     "a layer the weights lack",
-    () => Promise.resolve(["--content", CONTENT, "--profile", "paper"]),
+    () => Promise.resolve(["--content", CONTENT, "--profile", "paper", "--size", "48"]),
     /block4_conv1 needs .*group9-shard1of2, which is missing/,
   ],
   ["unreadable weights", async (d) => {

@@ -99,3 +99,104 @@ Deno.test("mismatched shapes and unreadable files are clear errors", async () =>
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+/** A copy of the shared blocks 1-3 weights (block 1 only) in a temp dir, with `edit` applied to model.json. */
+async function hostileCopy(
+  edit: (model: { weightsManifest: unknown[] }) => void,
+  shard?: (bytes: Uint8Array) => Uint8Array,
+): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  const model = JSON.parse(await Deno.readTextFile(join(SHARED_WEIGHTS, "model.json")));
+  edit(model);
+  await Deno.writeTextFile(join(dir, "model.json"), JSON.stringify(model));
+  for (const g of ["group1-shard1of1", "group2-shard1of1"]) {
+    const b = await Deno.readFile(join(SHARED_WEIGHTS, g));
+    await Deno.writeFile(join(dir, g), shard ? shard(b) : b);
+  }
+  return dir;
+}
+
+const hostileManifests: Array<[string, Parameters<typeof hostileCopy>, RegExp]> = [
+  ["a null group", [(m) => (m.weightsManifest[0] = null)], /weightsManifest\[0\] is not an object/],
+  [
+    "a group without weights",
+    [(m) => delete (m.weightsManifest[0] as { weights?: unknown }).weights],
+    /weightsManifest\[0\] has no 'weights' array/,
+  ],
+  [
+    "a shape given as a string",
+    [(m) => ((m.weightsManifest[0] as { weights: { shape: unknown }[] }).weights[0].shape = "3,3")],
+    /block1_conv1\/kernel .*shape "3,3" is not an array of integers/,
+  ],
+  [
+    "a fractional shape",
+    [(m) => ((m.weightsManifest[0] as { weights: { shape: unknown }[] }).weights[1].shape = [6.5])],
+    /block1_conv1\/bias .*shape \[6.5\]/,
+  ],
+  [
+    "an unknown dtype",
+    [(m) => ((m.weightsManifest[0] as { weights: { dtype: unknown }[] }).weights[0].dtype = "f16")],
+    /block1_conv1\/kernel .*unknown dtype "f16"/,
+  ],
+  [
+    "a path outside the directory",
+    [(m) => ((m.weightsManifest[0] as { paths: string[] }).paths = ["../../etc/passwd"])],
+    /shard path '..\/..\/etc\/passwd' is outside the weights directory/,
+  ],
+  [
+    "an absolute path",
+    [(m) => ((m.weightsManifest[0] as { paths: string[] }).paths = ["/etc/passwd"])],
+    /shard path '\/etc\/passwd' is outside/,
+  ],
+  [
+    "a shard longer than the manifest says",
+    [() => {}, (b) => new Uint8Array([...b, 0, 0, 0, 0])],
+    /layer block1_conv1 .*group1-shard1of1\) hold \d+ bytes; the manifest's weights need exactly/,
+  ],
+  [
+    "NaN weights",
+    [() => {}, (b) => {
+      const c = b.slice();
+      new DataView(c.buffer).setFloat32(40, NaN, true);
+      return c;
+    }],
+    /layer block1_conv1 kernel has a non-finite value \(NaN\) at index 10/,
+  ],
+  [
+    "weightsManifest not an array",
+    [(m) => ((m as { weightsManifest: unknown }).weightsManifest = "x")],
+    /model.json: no weightsManifest array/,
+  ],
+];
+for (const [name, args, pattern] of hostileManifests) {
+  Deno.test(`hostile weights: ${name} is a UserError naming layer and file`, async () => {
+    const dir = await hostileCopy(...args);
+    try {
+      await assert.rejects(
+        () => loadTfjsWeights(dir, layersUpTo(["block1_conv2"])),
+        (e: Error) => {
+          assert.ok(e instanceof UserError, String(e));
+          assert.match(e.message, pattern);
+          return true;
+        },
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("the weights table matches the network and the tfjs shapes", async () => {
+  const { WEIGHTS_TABLE } = await import("../../src/vgg/table.ts");
+  assert.equal(WEIGHTS_TABLE.layers.length, 16);
+  assert.deepEqual(WEIGHTS_TABLE.layers[4].kernel, [3, 3, 128, 256]);
+  assert.equal(WEIGHTS_TABLE.sources[0].md5.length, 32);
+  const model = JSON.parse(await Deno.readTextFile(join(SHARED_WEIGHTS, "model.json")));
+  for (const g of model.weightsManifest) {
+    for (const w of g.weights) {
+      const [layer, what] = w.name.split("/");
+      const t = WEIGHTS_TABLE.layers.find((l) => l.name === layer);
+      if (t) assert.deepEqual(w.shape, what === "kernel" ? t.kernel : t.bias, w.name);
+    }
+  }
+});

@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { layersUpTo } from "../../src/vgg/layers.ts";
+import {
+  BYTES_PER_ACTIVATION,
+  checkMinSide,
+  estimateStepBytes,
+  largestLongSide,
+  maxBatch,
+  memoryLimit,
+  minImageSide,
+  smallestLongSide,
+  WASM_HEAP_BYTES,
+  weightBytes,
+} from "../../src/style/limits.ts";
+import { UserError } from "../../src/util/errors.ts";
+
+Deno.test("minImageSide: 2^pools before the deepest layer", () => {
+  assert.deepEqual(minImageSide(layersUpTo(["block1_conv2"])), {
+    side: 1,
+    layer: "block1_conv2",
+    pools: 0,
+  });
+  assert.equal(minImageSide(layersUpTo(["block2_conv1"])).side, 2);
+  assert.equal(minImageSide(layersUpTo(["block3_conv4"])).side, 4);
+  assert.equal(minImageSide(layersUpTo(["block5_conv2"])).side, 16);
+});
+
+Deno.test("minImageSide agrees with repeated floor(n/2) pooling", () => {
+  for (const top of ["block2_conv2", "block3_conv1", "block4_conv1", "block5_conv1"]) {
+    const specs = layersUpTo([top]);
+    const { side } = minImageSide(specs);
+    const after = (n: number) => specs.reduce((m, s) => (s.poolBefore ? Math.floor(m / 2) : m), n);
+    assert.ok(after(side) >= 1, top);
+    assert.equal(after(side - 1), 0, top);
+  }
+});
+
+Deno.test("checkMinSide names the flag, image and layer", () => {
+  const specs = layersUpTo(["block3_conv4"]);
+  checkMinSide({ width: 4, height: 4 }, specs, "--size", "x");
+  assert.throws(
+    () => checkMinSide({ width: 5, height: 3 }, specs, "--size", "style image s.jpg"),
+    (e: Error) =>
+      e instanceof UserError && e.message.startsWith("--size: style image s.jpg would be 5x3") &&
+      e.message.includes("block3_conv4") && e.message.includes(">= 4"),
+  );
+});
+
+Deno.test("smallestLongSide: the first long side whose short side reaches the minimum", () => {
+  // 200x100: round(L / 2) >= 4 from L = 7 (3.5 rounds up).
+  assert.equal(smallestLongSide({ width: 200, height: 100 }, 4), 7);
+  assert.equal(smallestLongSide({ width: 10, height: 10 }, 16), 16);
+  // 2000x8: short side round(8 L / 2000) >= 4 needs L >= 875 (3.5 rounds to 4).
+  assert.equal(smallestLongSide({ width: 2000, height: 8 }, 4), 875);
+});
+
+Deno.test("estimateStepBytes: 24 bytes per activation, summed by hand for the offline layers", () => {
+  const specs = layersUpTo(["block3_conv4"]);
+  // block1: 2 x 64 at full size; block2: 2 x 128 at 1/4; block3: 4 x 256 at 1/16 = 256 per pixel.
+  assert.equal(estimateStepBytes(10, 10, 2, specs), BYTES_PER_ACTIVATION * 256 * 200);
+  // weights: 3*3*3*64+64 + 3*3*64*64+64 + ... by hand for block1 only.
+  assert.equal(weightBytes(layersUpTo(["block1_conv2"])), 4 * (1728 + 64 + 36864 + 64));
+});
+
+Deno.test("maxBatch and largestLongSide stay within the wasm heap", () => {
+  const specs = layersUpTo(["block3_conv4"]);
+  const limit = memoryLimit("wasm", specs);
+  assert.ok(limit.total < WASM_HEAP_BYTES);
+  const b = maxBatch({ width: 512, height: 384 }, specs, limit);
+  assert.ok(b >= 1 && b < 8, String(b));
+  assert.ok(estimateStepBytes(512, 384, b, specs) <= limit.total);
+  assert.ok(estimateStepBytes(512, 384, b + 1, specs) > limit.total);
+  const l = largestLongSide({ width: 4, height: 3 }, 1, specs, limit);
+  const at = (n: number) => estimateStepBytes(n, Math.round((n * 3) / 4), 1, specs);
+  assert.ok(at(l) <= limit.total && at(l + 1) > limit.total, String(l));
+});
+
+Deno.test("webgpu: the adapter's largest buffer bounds the largest tensor", () => {
+  const specs = layersUpTo(["block3_conv4"]);
+  const limit = memoryLimit("webgpu", specs, {
+    maxBufferSize: 2 ** 30,
+    maxStorageBufferBindingSize: 2 ** 27,
+  });
+  assert.equal(limit.perTensor, 2 ** 27);
+  // block1's output: 64 float32 per pixel.
+  assert.equal(
+    maxBatch({ width: 256, height: 256 }, specs, limit),
+    Math.floor(2 ** 27 / (256 * 256 * 256)),
+  );
+});
+
+Deno.test("checkSizes: a directory batch over the limit is split and said; one image over it is refused", async () => {
+  const { checkSizes } = await import("../../src/style/cli.ts");
+  const specs = layersUpTo(["block3_conv4"]);
+  // Room for exactly 2 images of 100x100 (weights excluded).
+  const limit = {
+    backend: "wasm",
+    total: estimateStepBytes(100, 100, 2, specs),
+    perTensor: Infinity,
+    why: "test heap",
+  };
+  const lines: string[] = [];
+  const paths = ["a.png", "b.png", "c.png"];
+  const sizes = paths.map(() => ({ width: 100, height: 100 }));
+  const style = { width: 40, height: 30 };
+  const b = checkSizes(paths, sizes, style, "s.png", 100, 3, specs, {
+    limit,
+    directory: true,
+    log: (l) => lines.push(l),
+  });
+  assert.equal(b.get("100x100"), 2);
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], /running them in batches of 2/);
+  assert.throws(
+    () =>
+      checkSizes(["big.png"], [{ width: 300, height: 300 }], style, "s.png", 300, 1, specs, {
+        limit,
+        directory: false,
+      }),
+    /--size: big.png at 300x300 px .* the largest that fits is --size 141/,
+  );
+});
