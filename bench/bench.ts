@@ -27,9 +27,8 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BackendName, initBackend, tf } from "../src/tf.ts";
-import { type KernelSet, STOCK_KERNELS, useKernels } from "../src/ops.ts";
+import { type KernelSet, selectKernels, STOCK_KERNELS, useKernels } from "../src/ops.ts";
 import { GpuContext } from "../src/gpu/device.ts";
-import { selectKernels } from "../src/gpu/kernels.ts";
 import { runMain, UserError } from "../src/util/errors.ts";
 import { strictNumber } from "../src/util/cli.ts";
 import { preflightWritable, userPathError, writeTextAtomic } from "../src/util/fs.ts";

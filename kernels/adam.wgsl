@@ -18,7 +18,7 @@
 // over dispatch x and y. Reading 4 and writing 3 arrays once: purely bandwidth-bound, and a
 // single pass instead of the ~12 elementwise passes of the stock version.
 
-const WG: u32 = 256u;
+override WG: u32; // threads per workgroup, set by the host (src/gpu/)
 
 struct Params {
   total: u32,

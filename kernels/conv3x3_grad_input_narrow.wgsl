@@ -20,8 +20,8 @@
 // WG = 64 threads (one pixel each): enough to fill a SIMD unit several times over while keeping
 // per-workgroup scheduling cheap; the workgroup index is folded over dispatch x and y.
 
-const WG: u32 = 64u;
-const MAX_C: u32 = 512u; // largest C_out of dy staged per tap: 8 KiB of workgroup memory
+override WG: u32; // threads per workgroup, set by the host (src/gpu/)
+override MAX_C: u32; // largest C_out of dy staged per tap: 8 KiB of workgroup memory (host: 512)
 
 struct Params {
   batch: u32,

@@ -39,7 +39,7 @@
 
 override GRAD: bool = false;
 
-const WG: u32 = 64u;
+override WG: u32; // threads per workgroup, set by the host (src/gpu/)
 const R: u32 = 16u; // output pixels per thread
 const C4: u32 = 4u; // vec4 groups of output channels per thread
 

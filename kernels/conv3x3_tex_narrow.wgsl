@@ -19,7 +19,7 @@
 // Work decomposition: one thread per R consecutive pixels; WG = 64 threads per workgroup (8 SIMD
 // rounds of llvmpipe's 8 lanes); the linear thread index is folded over dispatch x and y.
 
-const WG: u32 = 64u;
+override WG: u32; // threads per workgroup, set by the host (src/gpu/)
 const R: u32 = 16u; // output pixels per thread
 
 struct Params {

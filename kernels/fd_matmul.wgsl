@@ -20,13 +20,12 @@ const WG: u32 = 8u;
 const WG_SIZE: u32 = WG * WG;
 const TILE_M: u32 = WG * 8u;
 const TILE_N: u32 = WG * 8u;
-const TILE_K: u32 = 16u;
+override TILE_K: u32; // reduction depth per barrier, set by the host (checked: 4 | TILE_K)
 const TILE_M4: u32 = TILE_M / 4u;
 const TILE_N4: u32 = TILE_N / 4u;
-const TILE_K4: u32 = TILE_K / 4u;
-const B_LOADS: u32 = TILE_K * TILE_N4 / WG_SIZE; // d vec4s a thread stages per K step
+override TILE_K4: u32 = TILE_K / 4u;
+override B_LOADS: u32 = TILE_K * TILE_N4 / WG_SIZE; // d vec4s a thread stages per K step
 const_assert TILE_M == WG_SIZE; // each thread stages the TILE_K values of one row of f
-const_assert B_LOADS * WG_SIZE == TILE_K * TILE_N4;
 
 struct Params {
   m: u32,

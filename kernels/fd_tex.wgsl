@@ -16,7 +16,8 @@
 // array indexed in a loop becomes per-lane memory). Rows past M are clamped on load and not stored.
 // WG = 64 threads; the linear thread index is folded over dispatch x and y.
 
-const WG: u32 = 64u;
+override WG: u32; // threads per workgroup, set by the host (src/gpu/)
+const R: u32 = 16u; // rows (and columns) of out per thread: the 16 named accumulators below
 
 struct Params {
   m: u32,
@@ -58,7 +59,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let n_blk = t % p.n_blocks;
   let rb = t / p.n_blocks;
   let b = rb / p.r_blocks;
-  let m0 = (rb - b * p.r_blocks) * 16u;
+  let m0 = (rb - b * p.r_blocks) * R;
   let n4_0 = n_blk * 4u;
   let cx = i32(n4_0);
   let d_row = i32(b * p.n4 * 4u);

@@ -27,9 +27,8 @@ const WG: u32 = 8u; // threads per side of the workgroup
 const WG_SIZE: u32 = WG * WG;
 const TILE: u32 = WG * 8u; // G block edge: 8 threads x 8 register rows/columns
 const TILE4: u32 = TILE / 4u;
-const TILE_K: u32 = 16u; // rows of F per barrier
-const LOADS: u32 = TILE_K * TILE4 / WG_SIZE; // vec4s a thread stages per operand per step
-const_assert LOADS * WG_SIZE == TILE_K * TILE4;
+override TILE_K: u32; // rows of F per barrier, set by the host (WG_SIZE | TILE_K * TILE4, checked)
+override LOADS: u32 = TILE_K * TILE4 / WG_SIZE; // vec4s a thread stages per operand per step
 
 struct Params {
   m: u32, // rows of F per image

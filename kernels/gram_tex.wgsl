@@ -23,7 +23,7 @@
 // mat4x4 accumulators (an array indexed in loops became per-lane memory on llvmpipe, 3-4x slower).
 // WG = 64 threads; the linear thread index is folded over dispatch x and y.
 
-const WG: u32 = 64u;
+override WG: u32; // threads per workgroup, set by the host (src/gpu/)
 const B4: u32 = 4u; // vec4 groups per block edge (16 rows / columns)
 
 struct Params {

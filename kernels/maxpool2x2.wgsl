@@ -13,7 +13,7 @@
 // bandwidth-bound; WG = 256 threads is enough to hide latency, and the workgroup index is folded
 // over dispatch x and y because batch*H*W*C/16/256 can pass 65535.
 
-const WG: u32 = 256u;
+override WG: u32; // threads per workgroup, set by the host (src/gpu/)
 
 struct Params {
   height: u32,

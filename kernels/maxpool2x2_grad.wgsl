@@ -14,7 +14,7 @@
 // pass), and partial windows on an odd edge only write zeros. WG = 256 threads, workgroup index
 // folded over dispatch x and y as in maxpool2x2.wgsl.
 
-const WG: u32 = 256u;
+override WG: u32; // threads per workgroup, set by the host (src/gpu/)
 
 struct Params {
   height: u32,

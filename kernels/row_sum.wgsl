@@ -7,7 +7,7 @@
 // share, then a tree reduction in workgroup memory. cols is at most a few hundred, so one
 // workgroup per row is plenty.
 
-const WG: u32 = 256u;
+override WG: u32; // threads per workgroup, set by the host (src/gpu/)
 
 struct Params {
   cols: u32,

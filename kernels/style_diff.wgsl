@@ -21,7 +21,7 @@
 // WG = 256 threads, each handling PER_THREAD = 4 vec4s (16 elements), then a tree reduction in
 // workgroup memory (256 floats). A 64x64 Gram is one workgroup; a 512x512 one 64.
 
-const WG: u32 = 256u;
+override WG: u32; // threads per workgroup, set by the host (src/gpu/)
 const PER_THREAD: u32 = 4u;
 
 struct Params {

@@ -10,7 +10,7 @@
 // width; the kernel is bandwidth-bound so larger tiles would not help). The linear workgroup index
 // is folded over dispatch x and y because batch*len/4/256 can pass 65535.
 
-const WG: u32 = 256u;
+override WG: u32; // threads per workgroup, set by the host (src/gpu/)
 
 struct Params {
   len4: u32, // vec4s per slice

@@ -23,31 +23,8 @@
  */
 import { tf } from "../tf.ts";
 import { UserError } from "../util/errors.ts";
-
-/** The members of tfjs-backend-webgpu's `WebGPUBackend` (4.22.0) this module relies on. */
-interface WebGpuBackendLike {
-  device: GPUDevice;
-  queue: GPUQueue;
-  tensorMap: {
-    get(dataId: object): { resource?: unknown; shape: number[]; dtype: string } | undefined;
-  };
-  bufferManager: {
-    acquireBuffer(
-      size: number,
-      usage: number,
-      mappedAtCreation?: boolean,
-      reuse?: boolean,
-    ): GPUBuffer;
-    releaseBuffer(buffer: GPUBuffer, reuse?: boolean): void;
-  };
-  makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  uploadToGPU(dataId: object): void;
-  ensureCommandEncoderReady(): void;
-  endComputePassEncoder(): void;
-  submitQueue(): void;
-  /** Private in tfjs; read only to skip flushing an empty encoder. */
-  commandEncoder?: GPUCommandEncoder | null;
-}
+import { asWebGpuBackend, type WebGpuBackendLike } from "./backend.ts";
+import { loadWgsl } from "./wgsl.ts";
 
 /**
  * A storage binding: a whole buffer or a byte range of one.
@@ -206,8 +183,7 @@ export class GpuContext {
     this.bindingLimit = device.limits.maxStorageBufferBindingSize;
     this.offsetAlignment = device.limits.minStorageBufferOffsetAlignment;
     this.maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
-    const info = (backend as unknown as { adapterInfo?: { description?: string; vendor?: string } })
-      .adapterInfo;
+    const info = backend.adapterInfo;
     this.adapterDescription = info?.description || info?.vendor || "unknown adapter";
     const devInfo = (device as unknown as { adapterInfo?: { isFallbackAdapter?: boolean } })
       .adapterInfo;
@@ -244,11 +220,14 @@ export class GpuContext {
           "use --backend webgpu or the stock kernels",
       );
     }
-    const backend = tf.backend() as unknown as WebGpuBackendLike;
-    if (GpuContext.current?.backend !== backend) {
-      GpuContext.current = new GpuContext(backend, backend.device);
+    const backend = tf.backend() as unknown;
+    let current = GpuContext.current;
+    if (current === null || current.backend !== backend) {
+      // Checked once per backend instance: a tfjs whose internals moved fails here, by name.
+      const checked = asWebGpuBackend(backend);
+      current = GpuContext.current = new GpuContext(checked, checked.device);
     }
-    return GpuContext.current;
+    return current;
   }
 
   /** Throws when the device has been lost, with the reason the driver gave. */
@@ -262,8 +241,11 @@ export class GpuContext {
   }
 
   /**
-   * Compile `kernels/<file>`'s entry point (cached). Shader errors are thrown
-   * with the file name and line, not left to surface as a validation warning.
+   * Compile `kernels/<file>`'s entry point (cached), with its `// #include` lines
+   * expanded (see `wgsl.ts`) and `constants` setting its `override`s. Shader
+   * errors are thrown with the file name and line, not left to surface as a
+   * validation warning. Kernels get their pipelines through `registry.ts`,
+   * which checks their descriptors first.
    */
   pipeline(
     file: string,
@@ -286,15 +268,15 @@ export class GpuContext {
     constants?: Record<string, number>,
   ): Promise<GPUComputePipeline> {
     this.checkAlive();
-    const url = new URL(`../../kernels/${file}`, import.meta.url);
-    const code = await Deno.readTextFile(url);
-    const module = this.device.createShaderModule({ label: file, code });
+    const source = await loadWgsl(file);
+    const module = this.device.createShaderModule({ label: file, code: source.code });
     const info = await module.getCompilationInfo();
     const errors = info.messages.filter((m) => m.type === "error");
     if (errors.length > 0) {
+      // Line numbers point into the file that holds the line (an included core or the kernel).
       throw new Error(
         `kernels/${file}: ` +
-          errors.map((m) => `${m.lineNum}:${m.linePos}: ${m.message}`).join("; "),
+          errors.map((m) => `${source.where(m.lineNum)}:${m.linePos}: ${m.message}`).join("; "),
       );
     }
     return await this.device.createComputePipelineAsync({
@@ -332,10 +314,7 @@ export class GpuContext {
    * The engine doesn't know it yet, so the backend's refcount is the owner.
    */
   discard(slot: OutputSlot): void {
-    (this.backend as unknown as { disposeData(id: object, force?: boolean): void }).disposeData(
-      slot.info.dataId,
-      true,
-    );
+    this.backend.disposeData(slot.info.dataId, true);
   }
 
   /**
@@ -521,7 +500,7 @@ export class GpuContext {
 
   /** Bytes tfjs's buffer pool currently hands out (a leak check). */
   get bytesInUse(): number {
-    return (this.backend.bufferManager as unknown as { numBytesUsed: number }).numBytesUsed;
+    return this.backend.bufferManager.numBytesUsed;
   }
 }
 

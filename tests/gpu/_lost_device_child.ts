@@ -10,7 +10,8 @@
  */
 import { initBackend, tf } from "../../src/tf.ts";
 import { GpuContext } from "../../src/gpu/device.ts";
-import { conv3x3Relu, selectKernels } from "../../src/gpu/kernels.ts";
+import { conv3x3Relu } from "../../src/gpu/kernels.ts";
+import { selectKernels } from "../../src/ops.ts";
 
 await initBackend("webgpu");
 await selectKernels("custom");

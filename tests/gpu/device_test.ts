@@ -8,8 +8,9 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { HAS_WEBGPU, REPO_ROOT } from "../_env.ts";
 import { initBackend, tf } from "../../src/tf.ts";
-import { STOCK_KERNELS } from "../../src/ops.ts";
+import { selectKernels, STOCK_KERNELS } from "../../src/ops.ts";
 import { GpuContext } from "../../src/gpu/device.ts";
+import { missingBackendMembers } from "../../src/gpu/backend.ts";
 import {
   adamUpdateGpu,
   conv3x3Relu,
@@ -17,7 +18,6 @@ import {
   CUSTOM_KERNELS,
   gramGpu,
   maxPool2x2,
-  selectKernels,
   styleLossGpu,
 } from "../../src/gpu/kernels.ts";
 import { UserError } from "../../src/util/errors.ts";
@@ -32,7 +32,7 @@ Deno.test("selectKernels: stock anywhere, custom refused off webgpu with a UserE
     return true;
   });
   await assert.rejects(selectKernels("custom", "wasm"), UserError);
-  await assert.rejects(selectKernels("fancy" as "custom"), UserError);
+  await assert.rejects(selectKernels("fancy"), UserError);
 });
 
 Deno.test({
@@ -43,6 +43,17 @@ Deno.test({
     await initBackend("webgpu");
     assert.equal(await selectKernels("custom", "webgpu"), CUSTOM_KERNELS);
     assert.equal(CUSTOM_KERNELS.name, "custom");
+    assert.equal(await selectKernels("auto", "webgpu"), CUSTOM_KERNELS);
+  },
+});
+
+Deno.test({
+  name: "the running tfjs-backend-webgpu has every member the bridge uses",
+  ignore: !HAS_WEBGPU,
+  ...GPU_TEST,
+  fn: async () => {
+    await initBackend("webgpu");
+    assert.deepEqual(missingBackendMembers(tf.backend()), []);
   },
 });
 

@@ -11,9 +11,8 @@
 import assert from "node:assert/strict";
 import { HAS_WEBGPU, SHARED_WEIGHTS } from "../_env.ts";
 import { initBackend, tf } from "../../src/tf.ts";
-import { STOCK_KERNELS, useKernels } from "../../src/ops.ts";
+import { selectKernels, STOCK_KERNELS, useKernels } from "../../src/ops.ts";
 import { GpuContext } from "../../src/gpu/device.ts";
-import { selectKernels } from "../../src/gpu/kernels.ts";
 import { layersUpTo } from "../../src/vgg/layers.ts";
 import { preprocess, Vgg19 } from "../../src/vgg/model.ts";
 import { loadVggWeights, type VggWeights } from "../../src/vgg/weights.ts";
