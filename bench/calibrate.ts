@@ -14,7 +14,6 @@
  * ```
  * @module
  */
-import { Buffer } from "node:buffer";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
 import { Buffer } from "node:buffer";
@@ -183,7 +182,6 @@ const grid = await sharp({
     channels: 3,
     background: "#ffffff",
   },
-}).composite(composites.map((c) => ({ ...c, input: Buffer.from(c.input) }))).jpeg({ quality: 90 })
-  .toBuffer();
+}).composite(composites).jpeg({ quality: 90 }).toBuffer();
 await writeFileAtomic(values.grid!, new Uint8Array(grid));
 console.log(`${seconds.toFixed(1)} s; wrote ${values.json} and ${values.grid}`);

@@ -180,7 +180,7 @@ export const STUDY_FLAGS: Record<string, FlagSpec & { key: keyof StudyConfig }> 
   "train-per-class": {
     key: "trainPerClass",
     kind: "int",
-    help: "training originals per class and subset",
+    help: "training originals per class and draw (or subset)",
   },
   seed: { key: "seed", kind: "int", help: "seed of the split and every other random choice" },
   style: { key: "style", kind: "path", help: "style image" },
@@ -194,7 +194,11 @@ export const STUDY_FLAGS: Record<string, FlagSpec & { key: keyof StudyConfig }> 
   },
   "content-layer": { key: "contentLayer", kind: "string", help: "stylization content layer" },
   "style-layers": { key: "styleLayers", kind: "list", help: "stylization style layers" },
-  iterations: { key: "iterations", kind: "int", help: "stylization Adam steps" },
+  iterations: {
+    key: "iterations",
+    kind: "int",
+    help: "stylization optimiser steps (Adam steps or L-BFGS iterations)",
+  },
   "stylize-size": {
     key: "stylizeSize",
     kind: "int",
