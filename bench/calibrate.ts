@@ -15,15 +15,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import sharp from "sharp";
-import { Buffer } from "node:buffer";
 import { decodeImage, loadImage, type RgbImage } from "../src/images/io.ts";
 import { meanAbsDifference, ssim } from "../src/images/ssim.ts";
 import { StylePool } from "../src/style/pool.ts";
 import { DEFAULT_ADAM, DEFAULT_LBFGS, PROFILES, resolveWeights } from "../src/style/options.ts";
 import { cpuModel } from "../src/study/outputs.ts";
 import { sharedPath } from "../tests/_env.ts";
-import { writeFileAtomic, writeTextAtomic } from "../src/util/fs.ts";
+import { writeTextAtomic } from "../src/util/fs.ts";
+import { writeImageGrid } from "./_grid.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -144,44 +143,11 @@ await writeTextAtomic(
   ),
 );
 
-// Grid: one row per image, columns original + each ratio, each cell upscaled (nearest) for viewing.
-const cell = Number(values["cell-size"]);
-const toPng = (img: RgbImage) => {
-  const px = new Uint8Array(img.data.length);
-  for (let i = 0; i < px.length; i++) px[i] = Math.max(0, Math.min(255, Math.round(img.data[i])));
-  return sharp(px, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .resize(cell, cell, { kernel: "nearest" }).png().toBuffer();
-};
-const composites: Array<{ input: Buffer; left: number; top: number }> = [];
-const label = 20;
-for (let i = 0; i < names.length; i++) {
-  const cells = [originals[i], ...ratios.map((r) => results.get(`${r}|${i}`)!.image)];
-  for (let c = 0; c < cells.length; c++) {
-    composites.push({
-      input: await toPng(cells[c]),
-      left: c * cell,
-      top: label + i * cell,
-    });
-  }
-}
-const header = ["original", ...ratios.map((r) => `ratio ${r.toExponential(0)}`)];
-const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${
-  header.length * cell
-}" height="${label}">${
-  header.map((h, c) =>
-    `<text x="${
-      c * cell + cell / 2
-    }" y="15" font-family="sans-serif" font-size="13" text-anchor="middle">${h}</text>`
-  ).join("")
-}</svg>`;
-composites.push({ input: Buffer.from(svg), left: 0, top: 0 });
-const grid = await sharp({
-  create: {
-    width: header.length * cell,
-    height: label + names.length * cell,
-    channels: 3,
-    background: "#ffffff",
-  },
-}).composite(composites).jpeg({ quality: 90 }).toBuffer();
-await writeFileAtomic(values.grid!, new Uint8Array(grid));
+// Grid: one row per image, columns original + each ratio.
+await writeImageGrid(
+  names.map((_, i) => [originals[i], ...ratios.map((r) => results.get(`${r}|${i}`)!.image)]),
+  ["original", ...ratios.map((r) => `ratio ${r.toExponential(0)}`)],
+  Number(values["cell-size"]),
+  values.grid!,
+);
 console.log(`${seconds.toFixed(1)} s; wrote ${values.json} and ${values.grid}`);

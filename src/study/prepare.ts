@@ -50,7 +50,8 @@ export interface Dataset {
 /** What the later phases start from. */
 export interface Prepared {
   weights: VggWeights;
-  styleBytes: Uint8Array;
+  /** The style image at `--style-size` (long side). */
+  style: RgbImage;
   styleSha256: string;
   data: Dataset;
   /** Training draws (or disjoint subsets); index = draw. */
@@ -160,7 +161,8 @@ export async function prepareStudy(
   const styleBytes = await Deno.readFile(config.style).catch((e) => {
     throw new UserError(`--style: cannot read ${config.style} (${e.message})`);
   });
-  await decodeImage(styleBytes, config.style);
+  // Decoded once, at the size the stylization uses it.
+  const style = await decodeImage(styleBytes, config.style, { longSide: config.styleSize });
   const data = await loadDataset(config, opts.log);
   const samples = config.sampling === "draws"
     ? makeDraws(data.byClass, {
@@ -173,5 +175,5 @@ export async function prepareStudy(
       subsets: config.samples,
       seed: config.seed,
     });
-  return { weights, styleBytes, styleSha256: sha256Hex(styleBytes), data, samples };
+  return { weights, style, styleSha256: sha256Hex(styleBytes), data, samples };
 }

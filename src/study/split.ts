@@ -35,6 +35,18 @@ export interface Subset {
   test: Record<string, string[]>;
 }
 
+/** Check the sampling numbers (UserErrors name the flags) and make `count` empty samples. */
+function emptySamples(trainPerClass: number, count: number, countFlag: string, seed: number) {
+  if (!Number.isInteger(trainPerClass) || trainPerClass < 1) {
+    throw new UserError(`--train-per-class: expected a positive integer, got ${trainPerClass}`);
+  }
+  if (!Number.isInteger(count) || count < 1) {
+    throw new UserError(`${countFlag}: expected a positive integer, got ${count}`);
+  }
+  if (!Number.isSafeInteger(seed)) throw new UserError(`--seed: expected an integer, got ${seed}`);
+  return Array.from({ length: count }, (_, index): Subset => ({ index, train: {}, test: {} }));
+}
+
 /**
  * Cut `subsets` disjoint training subsets of `trainPerClass` images per class.
  * Throws a {@link UserError} when a class cannot give every subset its
@@ -53,20 +65,7 @@ export function makeSubsets(
   options: SubsetOptions,
 ): Subset[] {
   const { trainPerClass, subsets, seed } = options;
-  if (!Number.isInteger(trainPerClass) || trainPerClass < 1) {
-    throw new UserError(`--train-per-class: expected a positive integer, got ${trainPerClass}`);
-  }
-  if (!Number.isInteger(subsets) || subsets < 1) {
-    throw new UserError(`--subsets: expected a positive integer, got ${subsets}`);
-  }
-  if (!Number.isSafeInteger(seed)) {
-    throw new UserError(`--seed: expected an integer, got ${seed}`);
-  }
-  const result: Subset[] = Array.from({ length: subsets }, (_, index) => ({
-    index,
-    train: {},
-    test: {},
-  }));
+  const result = emptySamples(trainPerClass, subsets, "--subsets", seed);
   for (const [name, images] of Object.entries(imagesPerClass)) {
     if (new Set(images).size !== images.length) {
       throw new Error(`class ${name}: duplicate image ids`);
@@ -117,18 +116,7 @@ export function makeDraws(
   options: DrawOptions,
 ): Subset[] {
   const { trainPerClass, draws, seed } = options;
-  if (!Number.isInteger(trainPerClass) || trainPerClass < 1) {
-    throw new UserError(`--train-per-class: expected a positive integer, got ${trainPerClass}`);
-  }
-  if (!Number.isInteger(draws) || draws < 1) {
-    throw new UserError(`--draws: expected a positive integer, got ${draws}`);
-  }
-  if (!Number.isSafeInteger(seed)) throw new UserError(`--seed: expected an integer, got ${seed}`);
-  const result: Subset[] = Array.from({ length: draws }, (_, index) => ({
-    index,
-    train: {},
-    test: {},
-  }));
+  const result = emptySamples(trainPerClass, draws, "--draws", seed);
   for (const [name, images] of Object.entries(imagesPerClass)) {
     if (new Set(images).size !== images.length) {
       throw new Error(`class ${name}: duplicate image ids`);

@@ -22,7 +22,7 @@ import type { VggWeights } from "../vgg/weights.ts";
 import { type GatysConfig } from "../style/engine.ts";
 import { type LossRecord, stylizeBatch } from "../style/run.ts";
 import type { StudyConfig } from "./config.ts";
-import { StylePool } from "../style/pool.ts";
+import { StylePool, type StyleSettings } from "../style/pool.ts";
 
 /** One batch to stylize. */
 export interface StyleTask {
@@ -50,16 +50,17 @@ export interface StyleTaskOptions {
   log?: (line: string) => void;
 }
 
-/** The Gatys settings of a study task. */
+/** The optimiser settings of a study task (everything but layers, init and seed, which the study fixes). */
+function styleSettings(config: StudyConfig, w: { alpha: number; beta: number }): StyleSettings {
+  return { ...w, adam: config.adam, optimizer: config.optimizer, lbfgs: config.lbfgs };
+}
+
+/** The full Gatys settings of a study task, for the in-process path. */
 export function gatysConfig(config: StudyConfig, w: { alpha: number; beta: number }): GatysConfig {
   return {
+    ...styleSettings(config, w),
     contentLayer: config.contentLayer,
     styleLayers: config.styleLayers,
-    alpha: w.alpha,
-    beta: w.beta,
-    adam: config.adam,
-    optimizer: config.optimizer,
-    lbfgs: config.lbfgs,
     init: "content",
     seed: config.seed,
   };
@@ -120,12 +121,7 @@ async function runOnPool(
         iterations: config.iterations,
         init: "content" as const,
         seed: config.seed,
-        settings: {
-          ...t.weights,
-          adam: config.adam,
-          optimizer: config.optimizer,
-          lbfgs: config.lbfgs,
-        },
+        settings: styleSettings(config, t.weights),
       })),
       (r) => onResult(r.id, r),
       { onIteration: (t) => opts.onTick?.(sizes.get(t.id) ?? 1, "stylize") },

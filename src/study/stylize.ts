@@ -22,8 +22,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
-import { decodeImage, encodePng, loadImage, type RgbImage } from "../images/io.ts";
+import { encodePng, loadImage, type RgbImage } from "../images/io.ts";
 import { identicalImages, meanAbsDifference, ssim } from "../images/ssim.ts";
 import type { LossRecord } from "../style/run.ts";
 import { resolveWeights } from "../style/options.ts";
@@ -131,7 +130,6 @@ export async function runAddedJobs(
   }
   const styled = missing.filter((j) => j.group !== "copy");
   if (styled.length === 0) return { done, cached };
-  const style = await decodeImage(p.styleBytes, config.style, { longSide: config.styleSize });
   // Batches of one ratio; a batch is one tensor of `stylizeBatch` squares.
   const tasks: Array<{ id: string; jobs: AddedJob[]; group: StyledGroup }> = [];
   for (const g of STYLED_GROUPS) {
@@ -153,7 +151,7 @@ export async function runAddedJobs(
         config,
         weights: p.weights,
         weightsPath: config.weights,
-        style,
+        style: p.style,
         onTick: (n, label) => progress.tick(n, label),
         log,
       },
@@ -233,18 +231,4 @@ export function characterize(
       identical: identicalImages(a.square, original),
     };
   });
-}
-
-/** Per group: how many stylized images ended identical to their original (an error). */
-export function identicalCounts(records: StylizedRecord[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const r of records) {
-    if (r.style !== "copy" && r.identical) out[r.style] = (out[r.style] ?? 0) + 1;
-  }
-  return out;
-}
-
-/** Where example images for the report go. */
-export function exampleDir(config: StudyConfig): string {
-  return join(config.out, "examples");
 }

@@ -164,8 +164,8 @@ export async function trainAll(
           classifier: spec.classifier,
           classes: config.classes,
           train_images: job.trainImages,
-          train_examples: job.examples ?? job.set.images.length,
-          test_images: job.test.names,
+          train_examples: job.examples,
+          test_images: job.testImages,
           ...outcome,
         };
         await writeTextAtomic(join(runsDir, `${spec.id}.json`), JSON.stringify(result));

@@ -35,13 +35,30 @@ export interface TrainJob {
   set: { images: RgbImage[]; labels: number[]; names: string[] };
   /** Training images before static augmentation (originals and `path@group`). */
   trainImages: string[];
-  /** Training examples after static augmentation (kept when the pixels are dropped). */
-  examples?: number;
   test: { images: RgbImage[]; names: string[]; labels: number[] };
   classes: string[];
   settings: {
     transfer: { size: number; steps: number; seed: number };
     cnn: { size: number; steps: number; seed: number };
+  };
+}
+
+/** What a finished job's caller needs of the job: no pixels, so it can be kept while the job runs. */
+export interface TrainJobRecord {
+  id: string;
+  trainImages: string[];
+  /** Training examples after static augmentation. */
+  examples: number;
+  testImages: string[];
+}
+
+/** The pixel-free record of `job`. */
+function recordOf(job: TrainJob): TrainJobRecord {
+  return {
+    id: job.id,
+    trainImages: job.trainImages,
+    examples: job.set.images.length,
+    testImages: job.test.names,
   };
 }
 
@@ -85,7 +102,7 @@ export async function trainJob(
 export async function runTrainJobs(
   jobs: Array<() => TrainJob>,
   opts: { config: StudyConfig; log?: (line: string) => void },
-  onDone: (job: TrainJob, outcome: TrainOutcome) => Promise<void>,
+  onDone: (job: TrainJobRecord, outcome: TrainOutcome) => Promise<void>,
 ): Promise<void> {
   if (jobs.length === 0) return;
   const { config } = opts;
@@ -100,7 +117,7 @@ export async function runTrainJobs(
   try {
     for (const make of jobs) {
       const job = make();
-      await onDone(job, await trainJob(job, { backbone, features }));
+      await onDone(recordOf(job), await trainJob(job, { backbone, features }));
     }
   } finally {
     backbone?.vgg.dispose();
@@ -112,7 +129,7 @@ async function runOnPool(
   jobs: Array<() => TrainJob>,
   size: number,
   opts: { config: StudyConfig; log?: (line: string) => void },
-  onDone: (job: TrainJob, outcome: TrainOutcome) => Promise<void>,
+  onDone: (job: TrainJobRecord, outcome: TrainOutcome) => Promise<void>,
 ): Promise<void> {
   const { config } = opts;
   const pool = await WorkerPool.start<TrainWorkerInit, TrainJob, TrainOutcome, string>({
@@ -126,18 +143,12 @@ async function runOnPool(
     name: "train",
     log: opts.log,
   });
-  // Only what onDone reads is kept here; the pixels live in the pool's queue until the job ends.
-  const pending = new Map<string, TrainJob>();
+  // Only the pixel-free record is kept here; the pixels live in the pool's queue until the job ends.
+  const pending = new Map<string, TrainJobRecord>();
   function* feed() {
     for (const make of jobs) {
       const job = make();
-      pending.set(job.id, {
-        ...job,
-        set: { images: [], labels: [], names: [] },
-        test: { images: [], names: job.test.names, labels: [] },
-        trainImages: job.trainImages,
-        examples: job.set.images.length,
-      } as TrainJob);
+      pending.set(job.id, recordOf(job));
       yield { id: job.id, job };
     }
   }

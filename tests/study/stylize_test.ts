@@ -12,7 +12,7 @@ function prepared(draws: number): Prepared {
   const sha256 = new Map(Object.values(byClass).flat().map((p) => [p, `sha-${p}`]));
   return {
     weights: { identity: "w" } as Prepared["weights"],
-    styleBytes: new Uint8Array(),
+    style: { data: new Float32Array(3), width: 1, height: 1 },
     styleSha256: "style",
     data: { squares: new Map(), images: new Map(), sha256, byClass, skipped: [] },
     samples: makeDraws(byClass, { trainPerClass: 4, draws, seed: 1 }),
