@@ -33,7 +33,7 @@ import {
   smallestLongSide,
 } from "./limits.ts";
 import { type ConvLayerSpec, layersUpTo } from "../vgg/layers.ts";
-import { loadVggWeights } from "../vgg/weights.ts";
+import { loadStylizeWeights, RANDOM_WEIGHTS, RANDOM_WEIGHTS_MARK } from "../vgg/random_weights.ts";
 import { Vgg19 } from "../vgg/model.ts";
 import { defaultWeightsPath } from "../vgg/download.ts";
 import { type LossValues, NonFiniteLossError } from "./engine.ts";
@@ -201,9 +201,10 @@ export const STYLIZE_OPTIONS: FlagTable = {
   },
   weights: {
     kind: "path",
-    value: "DIR|FILE",
+    value: "DIR|FILE|random",
     defaultText: "cached Keras HDF5",
-    help: "VGG19 weights: tfjs model dir or Keras .h5 (`deno task weights`)",
+    help:
+      "VGG19 weights: tfjs model dir or Keras .h5 (`deno task weights`); `random`: seeded He noise of the Keras shapes, for timing only (marked in stderr and --log)",
   },
   log: { kind: "path", value: "FILE", help: "JSON Lines, one line per iteration and image" },
   "save-every": {
@@ -550,7 +551,14 @@ export async function stylizeMain(args: string[]): Promise<void> {
   });
 
   // Weights before images: a missing layer stops the run before any work.
-  const weights = await loadVggWeights(weightsPath, allSpecs);
+  const weights = await loadStylizeWeights(weightsPath, allSpecs);
+  const randomWeights = weightsPath === RANDOM_WEIGHTS;
+  if (randomWeights) {
+    console.error(
+      `weights: ${RANDOM_WEIGHTS_MARK}: seeded He-initialised noise of the Keras VGG19 shapes; ` +
+        "the images mean nothing, only the timings do",
+    );
+  }
   // A directory runs on the worker pool, each worker with its own backend; one file runs here.
   const info = outIsDir ? null : await initBackend(backendChoice);
   if (info) {
@@ -648,6 +656,7 @@ export async function stylizeMain(args: string[]): Promise<void> {
           ...l,
           image: group[i].path,
           it_per_s: it > 0 ? itPerS : null,
+          ...(randomWeights ? { weights: RANDOM_WEIGHTS_MARK } : {}),
         }) + "\n"
       ).join("");
       const bytes = enc.encode(lines);
@@ -731,7 +740,10 @@ export async function stylizeMain(args: string[]): Promise<void> {
   const written = writtenBy.flat();
   const list = (ps: string[]) => `${ps.slice(0, 5).join(", ")}${ps.length > 5 ? ", ..." : ""}`;
   if (!stopSignal) {
-    console.error(`wrote ${written.length} image(s): ${list(written)}`);
+    console.error(
+      `wrote ${written.length} image(s): ${list(written)}` +
+        (randomWeights ? ` (weights: ${RANDOM_WEIGHTS_MARK})` : ""),
+    );
     return;
   }
   const partial = batches.flatMap((_, b) => stoppedAt[b] !== null ? writtenBy[b] : []);

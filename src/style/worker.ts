@@ -23,7 +23,7 @@ import { getThreadsCount, setThreadsCount } from "@tensorflow/tfjs-backend-wasm"
 import { initBackend, tf } from "../tf.ts";
 import { selectKernelsByName } from "../ops.ts";
 import { layersUpTo } from "../vgg/layers.ts";
-import { loadVggWeights } from "../vgg/weights.ts";
+import { loadStylizeWeights } from "../vgg/random_weights.ts";
 import { Vgg19 } from "../vgg/model.ts";
 import type { RgbImage } from "../images/io.ts";
 import { serveWorker } from "../util/pool.ts";
@@ -42,7 +42,7 @@ let setup: StyleWorkerInit | null = null;
 serveWorker<StyleWorkerInit, StyleJob, StyleJobResult, StyleWorkerInfo, StyleProgress>({
   async init(init) {
     const specs = layersUpTo([init.contentLayer, ...init.styleLayers], "--style-layers");
-    const weights = await loadVggWeights(init.weights, specs);
+    const weights = await loadStylizeWeights(init.weights, specs);
     // One core per worker: the pool supplies the parallelism.
     setThreadsCount(1);
     const info = await initBackend(init.backend);

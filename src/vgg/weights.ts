@@ -35,8 +35,8 @@ export interface LayerWeights {
 export interface VggWeights {
   /** The file or directory given. */
   source: string;
-  /** "tfjs" or "hdf5". */
-  format: "tfjs" | "hdf5";
+  /** "tfjs" or "hdf5"; "random" for `randomVggWeights` (timing only). */
+  format: "tfjs" | "hdf5" | "random";
   /** sha256 over the loaded layers' names and bytes: the identity used in cache keys. */
   identity: string;
   layers: Map<string, LayerWeights>;
