@@ -70,9 +70,9 @@ if (import.meta.main) {
   console.log(
     `adapter: ${i.description || "(no description)"}; vendor ${i.vendor}, architecture ${
       i.architecture || "-"
-    }, device ${i.device || "-"}, fallback ${i.isFallbackAdapter}; maxBufferSize ${
-      r.limits.maxBufferSize
-    }, maxStorageBufferBindingSize ${r.limits.maxStorageBufferBindingSize}, ` +
+    }, device ${
+      i.device || "-"
+    }, fallback ${i.isFallbackAdapter}; maxBufferSize ${r.limits.maxBufferSize}, maxStorageBufferBindingSize ${r.limits.maxStorageBufferBindingSize}, ` +
       `maxComputeWorkgroupStorageSize ${r.limits.maxComputeWorkgroupStorageSize}, ` +
       `maxComputeInvocationsPerWorkgroup ${r.limits.maxComputeInvocationsPerWorkgroup}`,
   );

@@ -161,6 +161,24 @@ export async function copyNodeModules(src: string, dst: string): Promise<string[
       }
     }
   }
+  // .deno/node_modules: Deno's hoisted links, which packages reach for undeclared dependencies
+  // (tfjs's bundle requires `long`, a dependency of tfjs-core only). Kept where they point into
+  // the closure.
+  const hoisted = join(store, "node_modules");
+  const links: string[] = [];
+  for await (const e of Deno.readDir(hoisted)) {
+    if (e.name.startsWith("@") && e.isDirectory) {
+      for await (const s of Deno.readDir(join(hoisted, e.name))) links.push(`${e.name}/${s.name}`);
+    } else links.push(e.name);
+  }
+  for (const name of links) {
+    const p = join(hoisted, name);
+    if (!(await Deno.lstat(p)).isSymlink) continue;
+    const target = await Deno.readLink(p);
+    if (!done.has(relative(store, resolve(dirname(p), target)).split("/")[0])) continue;
+    await Deno.mkdir(dirname(join(dst, ".deno", "node_modules", name)), { recursive: true });
+    await Deno.symlink(target, join(dst, ".deno", "node_modules", name));
+  }
   return [...done].sort();
 }
 
@@ -181,9 +199,11 @@ async function sh(cmd: string, args: string[], what: string): Promise<void> {
     out = await new Deno.Command(cmd, { args, stdout: "inherit", stderr: "piped" }).output();
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new UserError(`gpu-kit: \`${cmd}\` not found (needed for ${what}; Debian: apt-get install ${
-        cmd === "xz" ? "xz-utils" : cmd
-      })`);
+      throw new UserError(
+        `gpu-kit: \`${cmd}\` not found (needed for ${what}; Debian: apt-get install ${
+          cmd === "xz" ? "xz-utils" : cmd
+        })`,
+      );
     }
     throw e;
   }
@@ -228,7 +248,7 @@ export async function buildKit(opts: {
   const outStat = await Deno.stat(out).catch(() => null);
   if (outStat) {
     const names: string[] = [];
-    if (outStat.isDirectory) for await (const e of Deno.readDir(out)) names.push(e.name);
+    if (outStat.isDirectory) { for await (const e of Deno.readDir(out)) names.push(e.name); }
     if (!outStat.isDirectory || (names.length > 0 && !names.includes("kit.json"))) {
       throw new UserError(`--out: ${out} exists and is not an empty folder or a previous kit`);
     }
@@ -308,7 +328,7 @@ export async function buildKit(opts: {
       built: new Date().toISOString(),
       deno: Deno.version.deno,
       xz_level: level,
-      bytes,
+      bytes: { deno_xz: bytes.deno_xz, app_tar_xz: bytes.app_tar_xz, run_sh: bytes.run_sh },
       raw,
       packages,
       seconds: Math.round(seconds * 10) / 10,

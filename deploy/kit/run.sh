@@ -168,29 +168,28 @@ if [ "$QUICK" = 1 ]; then
   SIZES=(64 128)
   ITERS=5
   BENCH=(--quick --backends webgpu)
+  TUNE=()
   PEER=(--sizes 64)
-  # The buffer route is slow on a software adapter: a representative subset of tests/gpu.
-  GPU_TESTS=(tests/gpu/kernels_test.ts tests/gpu/descriptor_test.ts tests/gpu/tuning_test.ts)
 else
   SIZES=(224 512)
   ITERS=100
   BENCH=(--full --backends webgpu)
+  TUNE=(--full)
   PEER=(--full --sizes 224,512)
-  GPU_TESTS=(tests/gpu/)
 fi
 # bench --tune fills the tuning cache and prints its choices; an older bench without the flag
 # gets bench/tune.ts as a step of its own.
 TUNE_IN_BENCH=0
-grep -q '^  tune:' bench/bench.ts && TUNE_IN_BENCH=1
+"$DENO" run -A --no-check bench/bench.ts --help 2>/dev/null | grep -q -- '--tune' && TUNE_IN_BENCH=1
 
 step adapter "$DENO" run -A --no-check deploy/kit/adapter.ts --json "$OUT/adapter.json"
 step gpu-tests env NST_GPU_ROUTE=buffer NST_REQUIRE_WEBGPU=1 \
-  "$DENO" test -A --no-check --quiet "${GPU_TESTS[@]}"
+  "$DENO" test -A --no-check tests/gpu/
 if [ "$TUNE_IN_BENCH" = 1 ]; then
   step bench "$DENO" run -A --no-check bench/bench.ts "${BENCH[@]}" --tune --json "$OUT/bench.json"
 else
   step bench "$DENO" run -A --no-check bench/bench.ts "${BENCH[@]}" --json "$OUT/bench.json"
-  step tune "$DENO" run -A --no-check bench/tune.ts "${BENCH[0]}" --json "$OUT/tune.json"
+  step tune "$DENO" run -A --no-check bench/tune.ts ${TUNE[@]+"${TUNE[@]}"} --json "$OUT/tune.json"
 fi
 for s in "${SIZES[@]}"; do
   step "stylize-$s" "$DENO" run -A --no-check src/style/cli.ts \
