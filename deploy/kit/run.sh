@@ -212,17 +212,18 @@ fi
 # --- everything but the unpacked kit, in one file ----------------------------------------------
 write_summary
 echo "== results.tar.gz"
+# The temp file sits in unpacked/ (left out of the archive), so tar never sees it grow.
 if command -v tar >/dev/null 2>&1; then
-  tar -C "$OUT" --exclude=./unpacked --exclude='./unpacked.tmp' --exclude='./results.tar.gz*' \
-    -czf "$OUT/results.tar.gz.tmp" . && mv "$OUT/results.tar.gz.tmp" "$OUT/results.tar.gz"
+  tar -C "$OUT" --exclude=./unpacked --exclude=./unpacked.tmp --exclude=./results.tar.gz \
+    -czf "$U/results.tar.gz.tmp" . && mv "$U/results.tar.gz.tmp" "$OUT/results.tar.gz"
 elif command -v python3 >/dev/null 2>&1; then
   python3 -c 'import os, sys, tarfile
-out = sys.argv[1]
-with tarfile.open(out + "/results.tar.gz.tmp", "w:gz") as t:
+out, tmp = sys.argv[1], sys.argv[2]
+with tarfile.open(tmp, "w:gz") as t:
     for n in sorted(os.listdir(out)):
-        if n != "unpacked" and not n.startswith(("unpacked.tmp", "results.tar.gz")):
+        if n not in ("unpacked", "unpacked.tmp", "results.tar.gz"):
             t.add(os.path.join(out, n), arcname="./" + n)
-os.replace(out + "/results.tar.gz.tmp", out + "/results.tar.gz")' "$OUT"
+os.replace(tmp, out + "/results.tar.gz")' "$OUT" "$U/results.tar.gz.tmp"
 else
   echo "run.sh: no tar and no python3: results.tar.gz not written" >&2
 fi

@@ -319,14 +319,17 @@ function argmaxRows(probs: Float32Array[]): number[] {
   return probs.map((p) => p.reduce((best, v, i) => (v > p[best] ? i : best), 0));
 }
 
-/** Runs an Adam loop of `steps` steps; returns the sampled loss history. */
-function adamLoop(
+/**
+ * Runs an Adam loop of `steps` steps; returns the sampled loss history. The loss is read back
+ * asynchronously: tfjs-webgpu's `dataSync` needs a 2d canvas, which Deno does not have.
+ */
+async function adamLoop(
   vars: tf.Variable[],
   config: { steps: number; learningRate: number },
   lossAt: (step: number) => tf.Scalar,
   logEvery: number,
   onLoss?: (step: number, loss: number) => void,
-): Array<{ step: number; loss: number }> {
+): Promise<Array<{ step: number; loss: number }>> {
   const optimizer = tf.train.adam(config.learningRate);
   const history: Array<{ step: number; loss: number }> = [];
   try {
@@ -334,7 +337,7 @@ function adamLoop(
       const loss = optimizer.minimize(() => lossAt(step), true, vars)!;
       if (step % logEvery === 0 || step === config.steps) {
         // Reading back every step would stall a GPU pipeline; a sample is enough for a curve.
-        const value = loss.dataSync()[0];
+        const value = (await loss.data())[0];
         history.push({ step, loss: value });
         onLoss?.(step, value);
       }
@@ -385,7 +388,7 @@ async function trainTransfer(
   const b = variableFrom(tf.zeros([numClasses]));
   let history: Array<{ step: number; loss: number }>;
   try {
-    history = adamLoop(
+    history = await adamLoop(
       [w, b],
       config,
       () =>
@@ -505,11 +508,11 @@ function cnnInput(images: RgbImage[], size: number): tf.Tensor4D {
   return all;
 }
 
-function trainCnn(
+async function trainCnn(
   set: TrainSet,
   numClasses: number,
   opts: TrainOptions,
-): Classifier {
+): Promise<Classifier> {
   const config: CnnConfig = { ...DEFAULT_CNN_CONFIG, ...opts.cnn };
   config.filters = [...config.filters];
   const logEvery = opts.logEvery ?? 10;
@@ -556,7 +559,7 @@ function trainCnn(
   };
   let history: Array<{ step: number; loss: number }>;
   try {
-    history = adamLoop(
+    history = await adamLoop(
       vars,
       config,
       () => {
@@ -630,7 +633,7 @@ export async function trainClassifier(
   checkSet(set, numClasses);
   return kind === "transfer"
     ? await trainTransfer(set, numClasses, opts)
-    : trainCnn(set, numClasses, opts);
+    : await trainCnn(set, numClasses, opts);
 }
 
 /**
