@@ -85,7 +85,8 @@ export async function selectKernels(
 
 /**
  * {@link selectKernels} then {@link useKernels}: activate the set named by
- * `--kernels` for `backend` and return its name.
+ * `--kernels` for `backend` and return what runs: `stock`, `custom`, or `auto`
+ * (the measured per-shape choice on webgpu).
  *
  * @example
  * ```ts
@@ -93,8 +94,11 @@ export async function selectKernels(
  * console.log(await selectKernelsByName("auto", "cpu")); // "stock"
  * ```
  */
-export async function selectKernelsByName(name: string, backend: string): Promise<KernelSetName> {
+export async function selectKernelsByName(
+  name: string,
+  backend: string,
+): Promise<KernelSetName | "auto"> {
   const set = await selectKernels(name, backend);
   useKernels(set);
-  return set.name;
+  return set.label === "auto" ? "auto" : set.name;
 }
