@@ -11,10 +11,17 @@
  * over several runs is reported; webgpu runs wait for the GPU to finish.
  * Weights and inputs are random: only shapes matter for speed.
  *
- * Flags: --full, --json FILE, --backends webgpu,wasm,cpu, --sizes 64,128,
- * --kernels conv3x3,gram,..., --runs N, --warmup N, --repeat N, --no-step. Each timed sample
- * queues `--repeat` (default 4) calls and waits once, as a step does, so the fixed cost of a GPU
- * round trip is shared; `--repeat 1` times single calls.
+ * On webgpu three kernel sets are timed side by side, case by case: `custom`
+ * (the WGSL kernels on the adapter's default route), `stock` and `auto` (what
+ * `--kernels auto` runs: per shape, the candidate measured fastest on this
+ * adapter, src/gpu/auto.ts). Shapes the tuning cache has not seen are
+ * measured first, and the run says so; `--tune` measures every shape again
+ * and prints the table of choices (bench/tune.ts). The JSON records the host
+ * (CPU model, SIMD, cores) and the adapter's full info.
+ *
+ * Flags: see {@link BENCH_FLAGS} (`--help`). Each timed sample queues `--repeat` (default 4)
+ * calls and waits once, as a step does, so the fixed cost of a GPU round trip is shared;
+ * `--repeat 1` times single calls.
  *
  * @example
  * ```ts
@@ -29,6 +36,10 @@ import { fileURLToPath } from "node:url";
 import { type BackendName, initBackend, tf } from "../src/tf.ts";
 import { type KernelSet, selectKernels, STOCK_KERNELS, useKernels } from "../src/ops.ts";
 import { GpuContext } from "../src/gpu/device.ts";
+import type { AutoKernels } from "../src/gpu/auto.ts";
+import { adapterReport } from "../src/gpu/tuning.ts";
+import { hostInfo } from "../src/util/host.ts";
+import { caseKeys, runTune, type TuneChoice } from "./tune.ts";
 import { runMain, UserError } from "../src/util/errors.ts";
 import { strictNumber } from "../src/util/cli.ts";
 import { preflightWritable, userPathError, writeTextAtomic } from "../src/util/fs.ts";
@@ -70,7 +81,8 @@ export interface BenchRow {
   kernel: BenchKernel;
   shape: string;
   backend: BackendName;
-  impl: "custom" | "stock";
+  /** `auto`: the per-shape measured choice (`--kernels auto`). */
+  impl: "custom" | "stock" | "auto";
   ms: number;
   gflops: number;
 }
@@ -366,7 +378,13 @@ function fmt(x: number, digits = 2): string {
 function table(rows: BenchRow[]): string {
   const cols = [...new Set(rows.map((r) => `${r.backend}/${r.impl}`))];
   const keys = [...new Set(rows.map((r) => `${r.kernel}|${r.shape}`))];
-  const header = ["kernel", "shape", ...cols.map((c) => `${c} ms (GFLOP/s)`), "custom vs webgpu"];
+  const header = [
+    "kernel",
+    "shape",
+    ...cols.map((c) => `${c} ms (GFLOP/s)`),
+    "custom vs webgpu",
+    "auto vs best",
+  ];
   const lines = [header];
   for (const key of keys) {
     const [kernel, shape] = key.split("|");
@@ -374,6 +392,7 @@ function table(rows: BenchRow[]): string {
       rows.find((r) => `${r.kernel}|${r.shape}` === key && `${r.backend}/${r.impl}` === col);
     const custom = of("webgpu/custom");
     const stock = of("webgpu/stock");
+    const auto = of("webgpu/auto");
     lines.push([
       kernel,
       shape,
@@ -382,6 +401,7 @@ function table(rows: BenchRow[]): string {
         return r ? `${fmt(r.ms)} (${fmt(r.gflops)})` : "";
       }),
       custom && stock ? `${fmt(stock.ms / custom.ms)}x` : "",
+      auto && custom && stock ? `${fmt(auto.ms / Math.min(custom.ms, stock.ms))}` : "",
     ]);
   }
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
@@ -428,6 +448,10 @@ export const BENCH_FLAGS: FlagTable = {
     help: "kernel calls queued per sample (one GPU wait)",
   },
   "no-step": { kind: "boolean", help: "skip the full Gatys step" },
+  tune: {
+    kind: "boolean",
+    help: "measure every shape's candidates again for `--kernels auto` and print the choices",
+  },
   help: { kind: "boolean", short: "h", help: "print this table" },
 };
 
@@ -443,6 +467,7 @@ async function main(): Promise<void> {
     warmup: number;
     repeat: number;
     "no-step"?: boolean;
+    tune?: boolean;
     help?: boolean;
   };
   if (values.help) {
@@ -467,12 +492,17 @@ async function main(): Promise<void> {
 
   const rows: BenchRow[] = [];
   const weights = withStep ? await stepWeights() : null;
+  const host = await hostInfo();
   console.log(
     `bench: ${full ? "full" : "quick"}, sizes ${sizes.join(",")} px, median of ${runs} after ` +
       `${warmup} warm-up${
         weights ? `, step weights: ${weights.real ? "VGG19 (shared)" : "random"}` : ""
-      }`,
+      }\nhost: ${host.cpu_model} (${host.cpu_id}, ${host.simd}), ${host.cores} cores, ` +
+      `${host.os}, deno ${host.deno}`,
   );
+  const adapters: Record<string, unknown> = {};
+  let tuning: { path: string; retuned: TuneChoice[]; choices: Record<string, unknown> } | null =
+    null;
   for (const backend of backends) {
     let info;
     try {
@@ -485,10 +515,32 @@ async function main(): Promise<void> {
       throw e;
     }
     console.log(info.line);
-    const impls: Array<["custom" | "stock", KernelSet]> = [["stock", STOCK_KERNELS]];
-    if (backend === "webgpu") impls.unshift(["custom", await selectKernels("custom", backend)]);
-    for (const [impl, set] of impls) {
-      for (const c of cases) {
+    const impls: Array<["custom" | "stock" | "auto", KernelSet]> = [["stock", STOCK_KERNELS]];
+    let auto: AutoKernels | null = null;
+    if (backend === "webgpu") {
+      const gpu = GpuContext.sync();
+      adapters.webgpu = adapterReport(gpu);
+      auto = await selectKernels("auto", backend) as AutoKernels;
+      impls.unshift(["custom", await selectKernels("custom", backend)]);
+      impls.push(["auto", auto]);
+      const settings = { warmup, runs, repeat, prune: 1.5 };
+      let retuned: TuneChoice[] = [];
+      if (values.tune) retuned = await runTune(auto, cases, settings);
+      else {
+        const unseen = auto.cache.unseen([...caseKeys(cases).keys()]);
+        if (unseen.length > 0) {
+          console.log(
+            `auto: ${unseen.length} shape(s) not in the tuning cache (${auto.cache.path}); ` +
+              "measuring them first (--tune measures all again)",
+          );
+          await auto.tune(unseen, { settings });
+        }
+      }
+      tuning = { path: auto.cache.path, retuned, choices: {} };
+    }
+    // Case by case, every kernel set in turn: drift over the run affects them alike.
+    for (const c of cases) {
+      for (const [impl, set] of impls) {
         // The cpu backend's grad input is a JS loop nest: at 224 px one run takes minutes.
         const ms = await timeCase(
           c,
@@ -511,14 +563,17 @@ async function main(): Promise<void> {
           `  ${backend}/${impl} ${c.kernel} ${c.shape}: ${fmt(ms)} ms, ${fmt(row.gflops)} GFLOP/s`,
         );
       }
-      if (weights) {
-        useKernels(set);
-        try {
-          for (const size of stepSizes) {
+    }
+    if (weights) {
+      for (const size of stepSizes) {
+        for (const [impl, set] of impls) {
+          useKernels(set);
+          try {
+            // auto measures the step's untuned shapes after its first step: never a timed one.
             const ms = await timeStep(
               size,
               weights.weights,
-              backend === "cpu" ? 1 : warmup,
+              backend === "cpu" ? 1 : impl === "auto" ? Math.max(1, warmup) : warmup,
               backend === "cpu" ? Math.min(runs, 3) : runs,
             );
             const shape = `gatys@${size}: ${STEP_CONTENT} + ${STEP_STYLE.join(",")}`;
@@ -532,20 +587,72 @@ async function main(): Promise<void> {
             };
             rows.push(row);
             console.log(`  ${backend}/${impl} step ${shape}: ${fmt(ms)} ms/iteration`);
+          } finally {
+            useKernels(STOCK_KERNELS);
           }
-        } finally {
-          useKernels(STOCK_KERNELS);
         }
       }
     }
+    if (auto && tuning) tuning.choices = Object.fromEntries(auto.cache.choices());
   }
   console.log("\n" + table(rows));
+  const autoRatios = autoVsBest(rows);
+  if (autoRatios.length > 0) {
+    const worst = autoRatios.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+    console.log(
+      `\nauto vs the faster of custom and stock: worst ${fmt(worst.ratio)} (${worst.kernel} ` +
+        `${worst.shape}), ${autoRatios.filter((r) => r.ratio <= 1.1).length} of ` +
+        `${autoRatios.length} within 1.1x`,
+    );
+  }
   if (values.json) {
-    await writeTextAtomic(values.json, JSON.stringify(rows, null, 2) + "\n").catch((e) => {
+    const doc = {
+      schema: "nst-augment-bench/2",
+      date: new Date().toISOString(),
+      host,
+      adapters,
+      settings: {
+        full,
+        sizes,
+        runs,
+        warmup,
+        repeat,
+        step_weights: weights?.real ? "vgg19" : "random",
+      },
+      tuning,
+      rows,
+    };
+    await writeTextAtomic(values.json, JSON.stringify(doc, null, 2) + "\n").catch((e) => {
       throw userPathError(e, "--json", values.json!);
     });
     console.log(`\nwrote ${rows.length} rows to ${values.json}`);
   }
+}
+
+/**
+ * Per webgpu case that has all three rows: auto's ms over the faster of custom and stock.
+ *
+ * @example
+ * ```ts
+ * import { autoVsBest } from "./bench.ts";
+ * const r = (impl: "custom" | "stock" | "auto", ms: number) =>
+ *   ({ kernel: "gram" as const, shape: "s", backend: "webgpu" as const, impl, ms, gflops: 0 });
+ * console.log(autoVsBest([r("custom", 2), r("stock", 4), r("auto", 2.1)])[0].ratio); // 1.05
+ * ```
+ */
+export function autoVsBest(
+  rows: readonly BenchRow[],
+): Array<{ kernel: BenchKernel; shape: string; ratio: number }> {
+  const out: Array<{ kernel: BenchKernel; shape: string; ratio: number }> = [];
+  const gpuRows = rows.filter((r) => r.backend === "webgpu");
+  for (const a of gpuRows.filter((r) => r.impl === "auto")) {
+    const same = (impl: string) =>
+      gpuRows.find((r) => r.impl === impl && r.kernel === a.kernel && r.shape === a.shape);
+    const c = same("custom");
+    const s = same("stock");
+    if (c && s) out.push({ kernel: a.kernel, shape: a.shape, ratio: a.ms / Math.min(c.ms, s.ms) });
+  }
+  return out;
 }
 
 if (import.meta.main) await runMain(main);

@@ -19,7 +19,7 @@ import { decodeImage, loadImage, type RgbImage } from "../src/images/io.ts";
 import { meanAbsDifference, ssim } from "../src/images/ssim.ts";
 import { StylePool } from "../src/style/pool.ts";
 import { DEFAULT_ADAM, DEFAULT_LBFGS, PROFILES, resolveWeights } from "../src/style/options.ts";
-import { cpuModel } from "../src/study/outputs.ts";
+import { cpuModel } from "../src/util/host.ts";
 import { sharedPath } from "../tests/_env.ts";
 import { writeTextAtomic } from "../src/util/fs.ts";
 import { writeImageGrid } from "./_grid.ts";

@@ -46,6 +46,7 @@ import { type GatysConfig, GatysOptimizer } from "../src/style/engine.ts";
 import { toBatchTensor } from "../src/style/run.ts";
 import { DEFAULT_ADAM, DEFAULT_LBFGS, PROFILES, resolveWeights } from "../src/style/options.ts";
 import { renderSvg } from "../src/report/charts.ts";
+import { cpuModel } from "../src/util/host.ts";
 
 /**
  * One measured iterate of one image.
@@ -121,15 +122,6 @@ export function summarize(rows: readonly OptimizerRow[], reference = "adam"): Ar
     }
   }
   return out;
-}
-
-async function cpuModel(): Promise<string> {
-  try {
-    const text = await Deno.readTextFile("/proc/cpuinfo");
-    return text.match(/^model name\s*:\s*(.+)$/m)?.[1]?.trim() ?? "unknown";
-  } catch {
-    return "unknown";
-  }
 }
 
 /** Run one optimiser on the batch; rows per iterate and image. */

@@ -35,6 +35,13 @@ export interface AdamState {
 /** The operations a kernel set implements. All shapes are NHWC, float32. */
 export interface KernelSet {
   readonly name: KernelSetName;
+  /** How the set was chosen, where that differs from its name (`auto`: measured per shape). */
+  readonly label?: string;
+  /**
+   * Measure the op shapes calls have met without a measured choice (the `auto` set; others
+   * have nothing to measure). The engine awaits it after each step; cheap when nothing is new.
+   */
+  tunePending?(): Promise<void>;
   /** relu(conv2d(x, kernel, stride 1, 'same') + bias). kernel `[3,3,cIn,cOut]`. */
   conv3x3Relu(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D;
   /**

@@ -45,9 +45,10 @@ export const KERNEL_CHOICES: readonly string[] = ["auto", "custom", "stock"];
 /**
  * The kernel set `--kernels <name>` means on `backend` (default: the active
  * tfjs backend), compiled and ready for {@link useKernels}. `custom` (the WGSL
- * kernels) needs the webgpu backend; `auto` picks custom on webgpu, where
- * `deno task bench` measures it faster than tfjs's own kernels, and stock
- * everywhere else. An unknown name, or `custom` off webgpu, is a
+ * kernels) needs the webgpu backend; `auto` is, on webgpu, the set that
+ * sends each op and shape to what was measured fastest on this adapter
+ * (stock tfjs or a custom route and tile configuration, `gpu/auto.ts`; shapes
+ * never met are measured once and cached), and stock everywhere else. An unknown name, or `custom` off webgpu, is a
  * {@link UserError} that names the fix.
  *
  * @example
@@ -76,6 +77,7 @@ export async function selectKernels(
     );
   }
   // Loaded on demand: cpu and wasm runs never need the WGSL side.
+  if (name === "auto") return await (await import("./gpu/auto.ts")).openAutoKernels();
   const { CUSTOM_KERNELS, initCustomKernels } = await import("./gpu/kernels.ts");
   await initCustomKernels();
   return CUSTOM_KERNELS;
@@ -83,7 +85,8 @@ export async function selectKernels(
 
 /**
  * {@link selectKernels} then {@link useKernels}: activate the set named by
- * `--kernels` for `backend` and return its name.
+ * `--kernels` for `backend` and return what runs: `stock`, `custom`, or `auto`
+ * (the measured per-shape choice on webgpu).
  *
  * @example
  * ```ts
@@ -91,8 +94,11 @@ export async function selectKernels(
  * console.log(await selectKernelsByName("auto", "cpu")); // "stock"
  * ```
  */
-export async function selectKernelsByName(name: string, backend: string): Promise<KernelSetName> {
+export async function selectKernelsByName(
+  name: string,
+  backend: string,
+): Promise<KernelSetName | "auto"> {
   const set = await selectKernels(name, backend);
   useKernels(set);
-  return set.name;
+  return set.label === "auto" ? "auto" : set.name;
 }

@@ -19,11 +19,14 @@ import { type DispatchStep, fold, GpuContext } from "./device.ts";
 import {
   checkShape,
   chunks,
+  compileKernels,
   defineKernel,
   dispatch,
+  type GemmTiles,
   type KernelDescriptor,
   range,
   textureRoute,
+  variantTiles,
 } from "./registry.ts";
 import { convTexture, convTextureNarrow, narrowTextureFits, textureFits } from "./conv_texture.ts";
 
@@ -39,23 +42,17 @@ const GEMM_PARAMS = {
   m_tiles: "u32",
 } as const;
 
-/**
- * The GEMM core's tunables: WG_Y threads along pixels (TILE_M = 8 * WG_Y pixels per workgroup),
- * TILE_K values of K per barrier. The 8 x 8 register block and WG_X = 8 are fixed in the WGSL.
- */
-export interface ConvGemmTiles {
-  WG_Y: number;
-  TILE_K: number;
-}
+/** The GEMM core's tunables (see {@link GemmTiles}); kept under this name for callers. */
+export type ConvGemmTiles = GemmTiles;
 
-/** The tiles the buffer route uses (64 x 64 pixels x channels, 16 of K per barrier). */
-export const CONV_GEMM_TILES: ConvGemmTiles = { WG_Y: 8, TILE_K: 16 };
+/** The tiles the buffer route uses by default (64 x 64 pixels x channels, 16 of K per barrier). */
+export const CONV_GEMM_TILES: ConvGemmTiles = Object.freeze({ WG_Y: 8, TILE_K: 16 });
 
 const gemm = (file: string, tiles: ConvGemmTiles): KernelDescriptor =>
   defineKernel({
     file,
     workgroupSize: [8, tiles.WG_Y, 1],
-    overrides: { ...tiles },
+    overrides: { WG_Y: tiles.WG_Y, TILE_K: tiles.TILE_K },
     fixed: { WG_X: 8, THREAD_M: 8, THREAD_N: 8 },
     params: GEMM_PARAMS,
     validate: (o) =>
@@ -70,6 +67,76 @@ const gemm = (file: string, tiles: ConvGemmTiles): KernelDescriptor =>
 export const CONV_FORWARD: KernelDescriptor = gemm("conv3x3_relu.wgsl", CONV_GEMM_TILES);
 /** The input-gradient conv GEMM. */
 export const CONV_GRAD: KernelDescriptor = gemm("conv3x3_grad_input.wgsl", CONV_GEMM_TILES);
+
+const tileKey = (t: ConvGemmTiles) => `${t.WG_Y}x${t.TILE_K}`;
+const gemmVariants = new Map<string, { forward: KernelDescriptor; grad: KernelDescriptor }>([
+  [tileKey(CONV_GEMM_TILES), { forward: CONV_FORWARD, grad: CONV_GRAD }],
+]);
+
+/**
+ * The forward and gradient GEMM descriptors of `tiles` (one pair per tile configuration, made
+ * once; compile them with {@link compileConvTiles} before a call uses them).
+ *
+ * @example
+ * ```ts
+ * import { convGemmKernels } from "./conv.ts";
+ * console.log(convGemmKernels({ WG_Y: 4, TILE_K: 32 }).forward.workgroupSize); // [8, 4, 1]
+ * ```
+ */
+export function convGemmKernels(
+  tiles: ConvGemmTiles,
+): { forward: KernelDescriptor; grad: KernelDescriptor } {
+  const key = tileKey(tiles);
+  let pair = gemmVariants.get(key);
+  if (!pair) {
+    pair = {
+      forward: gemm("conv3x3_relu.wgsl", tiles),
+      grad: gemm("conv3x3_grad_input.wgsl", tiles),
+    };
+    gemmVariants.set(key, pair);
+  }
+  return pair;
+}
+
+/** Compile the conv GEMMs of `tiles` for `gpu` (checked against the WGSL like every kernel). */
+export async function compileConvTiles(gpu: GpuContext, tiles: ConvGemmTiles): Promise<void> {
+  const { forward, grad } = convGemmKernels(tiles);
+  await compileKernels(gpu, [forward, grad]);
+}
+
+/** Bytes of workgroup memory the GEMM of `tiles` declares (its A and B tiles). */
+export function convTileBytes(t: ConvGemmTiles): number {
+  return t.TILE_K * (8 * t.WG_Y / 4) * 16 + t.TILE_K * 16 * 16;
+}
+
+/**
+ * The GEMM tile configurations worth timing on `gpu`: WG_Y in 4, 8, 16 and TILE_K in 8, 16,
+ * 32, less those the descriptor rejects or the device's workgroup limits (storage bytes,
+ * invocations) do not allow. The default ({@link CONV_GEMM_TILES}) comes first.
+ *
+ * @example
+ * ```ts
+ * import { GpuContext } from "./device.ts";
+ * import { convTileCandidates } from "./conv.ts";
+ * console.log(convTileCandidates(GpuContext.sync()).length);
+ * ```
+ */
+export function convTileCandidates(gpu: GpuContext): ConvGemmTiles[] {
+  const limits = gpu.device.limits;
+  const out: ConvGemmTiles[] = [CONV_GEMM_TILES];
+  for (const WG_Y of [4, 8, 16]) {
+    for (const TILE_K of [8, 16, 32]) {
+      const t = { WG_Y, TILE_K };
+      if (tileKey(t) === tileKey(CONV_GEMM_TILES)) continue;
+      if (convTileBytes(t) > limits.maxComputeWorkgroupStorageSize) continue;
+      if (8 * WG_Y > limits.maxComputeInvocationsPerWorkgroup) continue;
+      if (CONV_FORWARD.validate?.({ WG_Y, TILE_K })) continue;
+      out.push(t);
+    }
+  }
+  return out;
+}
+
 /** kernels/conv3x3_grad_input_narrow.wgsl: one pixel per thread, MAX_C channels of dy per tap. */
 export const CONV_GRAD_NARROW: KernelDescriptor = defineKernel({
   file: "conv3x3_grad_input_narrow.wgsl",
@@ -118,9 +185,11 @@ function convGemm(
   // A gradient into at most 4 channels (the image) would idle most of a 64-wide GEMM tile.
   const narrow = kind === "grad" && cOut <= 4 && cIn % 4 === 0 &&
     cIn <= CONV_GRAD_NARROW.overrides.MAX_C;
-  const desc = kind === "forward" ? CONV_FORWARD : narrow ? CONV_GRAD_NARROW : CONV_GRAD;
-  const tileM = CONV_FORWARD.workgroupSize[1] * CONV_FORWARD.fixed.THREAD_M;
-  const tileN = CONV_FORWARD.fixed.WG_X * CONV_FORWARD.fixed.THREAD_N;
+  // The narrow kernel has no tiles to choose; its m_tiles uniform is in default GEMM tiles.
+  const tiled = convGemmKernels(narrow ? CONV_GEMM_TILES : variantTiles() ?? CONV_GEMM_TILES);
+  const desc = kind === "forward" ? tiled.forward : narrow ? CONV_GRAD_NARROW : tiled.grad;
+  const tileM = tiled.forward.workgroupSize[1] * tiled.forward.fixed.THREAD_M;
+  const tileN = tiled.forward.fixed.WG_X * tiled.forward.fixed.THREAD_N;
   const steps: DispatchStep[] = chunks(batch, chunk).map(([b0, nb]) => {
     const m = nb * h * w;
     const mTiles = Math.ceil(m / tileM);

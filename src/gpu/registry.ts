@@ -265,6 +265,60 @@ export function textureRoute(gpu: GpuContext): boolean {
   return forcedRoute === null ? gpu.cpuAdapter : forcedRoute === "texture";
 }
 
+/**
+ * The conv GEMM core's tunables: WG_Y threads along pixels (TILE_M = 8 * WG_Y pixels per
+ * workgroup), TILE_K values of K per barrier. The 8 x 8 register block and WG_X = 8 are fixed in
+ * the WGSL (kernels/conv3x3_gemm.wgsl).
+ */
+export interface GemmTiles {
+  WG_Y: number;
+  TILE_K: number;
+}
+
+/**
+ * One way the custom set can run an op: the route (`texture` for CPU adapters, `buffer` for
+ * the workgroup-memory kernels) and, on the buffer route, the conv GEMM's tiles. What a tuning
+ * candidate is (src/gpu/tuning.ts).
+ */
+export interface KernelVariant {
+  route: "texture" | "buffer";
+  /** The conv GEMM tiles (buffer route; default {@link GemmTiles} of `conv.ts` when absent). */
+  tiles?: GemmTiles;
+}
+
+let forcedTiles: GemmTiles | null = null;
+
+/** The conv GEMM tiles forced by {@link withVariant}, or null for the default. */
+export function variantTiles(): GemmTiles | null {
+  return forcedTiles;
+}
+
+/**
+ * Run `fn` (a synchronous kernel call, which records its dispatches before returning) with the
+ * route and tiles of `variant`, then restore the previous ones, also when it throws.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { conv3x3Relu } from "./conv.ts";
+ * import { withVariant } from "./registry.ts";
+ * declare const x: tf.Tensor4D, k: tf.Tensor4D, b: tf.Tensor1D;
+ * const y = withVariant({ route: "buffer", tiles: { WG_Y: 4, TILE_K: 32 } }, () => conv3x3Relu(x, k, b));
+ * ```
+ */
+export function withVariant<T>(variant: KernelVariant, fn: () => T): T {
+  const route = forcedRoute;
+  const tiles = forcedTiles;
+  forcedRoute = variant.route;
+  forcedTiles = variant.tiles ?? null;
+  try {
+    return fn();
+  } finally {
+    forcedRoute = route;
+    forcedTiles = tiles;
+  }
+}
+
 /** The elementwise kernels' workgroup size (adam, pools, sum_slices, style_diff, row_sum). */
 export const ELEMENTWISE_WG = 256;
 

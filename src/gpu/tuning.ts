@@ -1,20 +1,19 @@
 /**
- * Measured kernel selection, the skeleton: which implementation of each op
+ * Measured kernel selection, the bookkeeping: which implementation of each op
  * and shape is fastest is measured on the user's adapter (never guessed) and
  * cached per adapter identity and kernel-source hash under the cache
  * directory, so a driver, GPU or WGSL change invalidates it by itself.
  *
  * - {@link adapterIdentity}, {@link kernelSourceHash}, {@link tuningCachePath}: the cache key.
+ * - {@link adapterReport}: the adapter's full info, limits and features, for bench JSON.
  * - {@link TuningCache}: the choices, one JSON file per key, written atomically.
- * - {@link pickFastest}: time each candidate and keep the fastest (failures are skipped).
- * - {@link opKey}: the canonical op + shape key both the tuner and the auto set use.
- * - {@link autoKernels}: a kernel set dispatching each call to its cached choice (custom where
- *   nothing was measured), what `--kernels auto` is meant to become.
+ * - {@link pickFastest}: time each candidate (a quick probe prunes the hopeless) and keep the
+ *   fastest; failures are skipped.
+ * - {@link opKey} / {@link parseOpKey}: the canonical op + shape key the tuner and the auto set use.
  *
- * `bench/tune.ts` fills the cache (`deno run -A bench/tune.ts`; `deno task bench --tune` once
- * the bench's flag parsing takes it) and prints the table of choices with an `auto` row.
- * Candidates today are `stock` and `custom`; tile configurations of the custom kernels
- * (descriptor overrides, see `registry.ts`) are the next candidates to add.
+ * The candidates (stock tfjs, the custom kernels' routes and conv tile configurations) and the
+ * `auto` kernel set that dispatches by these choices are in `auto.ts`; `deno task bench --tune`
+ * fills the cache and prints the table of choices.
  *
  * @example
  * ```ts
@@ -31,8 +30,6 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { tf } from "../tf.ts";
-import type { KernelSet, KernelSetName } from "../kernel_set.ts";
-import { STOCK_KERNELS } from "../stock_kernels.ts";
 import { cacheDir, writeTextAtomic } from "../util/fs.ts";
 import type { GpuContext } from "./device.ts";
 import type { KernelDescriptor } from "./registry.ts";
@@ -67,6 +64,46 @@ export function adapterIdentity(gpu: GpuContext): AdapterIdentity {
     description: s("description") || gpu.adapterDescription,
     driver: [s("driver"), s("driverInfo")].filter(Boolean).join(" "),
   };
+}
+
+/**
+ * Everything the adapter reports about itself: every string field of its info, whether it is a
+ * fallback (software) adapter, its limits and features. What a bench JSON records.
+ *
+ * @example
+ * ```ts
+ * import { GpuContext } from "./device.ts";
+ * import { adapterReport } from "./tuning.ts";
+ * console.log(adapterReport(GpuContext.sync()).info.description);
+ * ```
+ */
+export function adapterReport(gpu: GpuContext): {
+  info: Record<string, string | boolean | number>;
+  limits: Record<string, number>;
+  features: string[];
+} {
+  const raw = ((gpu.device as unknown as { adapterInfo?: object }).adapterInfo ??
+    gpu.backend.adapterInfo ?? {}) as Record<string, unknown>;
+  const info: Record<string, string | boolean | number> = {};
+  // GPUAdapterInfo's fields are prototype getters: walk the prototype chain, not own keys.
+  for (let o: object | null = raw; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const k of Object.getOwnPropertyNames(o)) {
+      if (k === "constructor" || k in info) continue;
+      const v = (raw as Record<string, unknown>)[k];
+      if (typeof v === "string" || typeof v === "boolean" || typeof v === "number") info[k] = v;
+    }
+  }
+  if (!info.description) info.description = gpu.adapterDescription;
+  info.cpuAdapter = gpu.cpuAdapter;
+  const limits: Record<string, number> = {};
+  const lim = gpu.device.limits as unknown as Record<string, unknown>;
+  for (let o: object | null = lim; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const k of Object.getOwnPropertyNames(o)) {
+      const v = lim[k];
+      if (typeof v === "number" && !(k in limits)) limits[k] = v;
+    }
+  }
+  return { info, limits, features: [...gpu.device.features].sort() };
 }
 
 /**
@@ -105,7 +142,12 @@ export function tuningCachePath(
 /** One measured choice: the winner and every candidate's median milliseconds. */
 export interface TuningEntry {
   choice: string;
+  /** Median ms per candidate (a pruned candidate: its probe; a failed one: Infinity). */
   ms: Record<string, number>;
+  /** The candidate the custom set runs without tuning (the adapter's default route). */
+  default?: string;
+  /** Candidates dropped after their probe (slower than `prune` x the best probe). */
+  pruned?: string[];
   tunedAt: string;
 }
 
@@ -175,9 +217,20 @@ export class TuningCache {
   }
 }
 
+/** A candidate of {@link pickFastest}: its name, a full timing and optionally a cheap probe. */
+export interface TimedCandidate {
+  name: string;
+  /** Median milliseconds over the full samples. */
+  time: () => Promise<number>;
+  /** Milliseconds of one quick sample (after a warm-up): decides whether `time` runs at all. */
+  probe?: () => Promise<number>;
+}
+
 /**
- * Time every candidate (`time` resolves to median milliseconds) and pick the fastest; a
- * candidate that throws is recorded as Infinity and never chosen. Throws when all fail.
+ * Time every candidate and pick the fastest. With `prune`, candidates that have a probe are
+ * probed first and only those within `prune` x the best probe are fully timed (the rest keep
+ * their probe as their ms and are listed in `pruned`). A candidate that throws is recorded as
+ * Infinity and never chosen. Throws when all fail.
  *
  * @example
  * ```ts
@@ -190,20 +243,41 @@ export class TuningCache {
  * ```
  */
 export async function pickFastest(
-  candidates: ReadonlyArray<{ name: string; time: () => Promise<number> }>,
+  candidates: readonly TimedCandidate[],
+  options: { prune?: number } = {},
 ): Promise<TuningEntry> {
   const ms: Record<string, number> = {};
-  for (const c of candidates) {
+  const attempt = async (f: () => Promise<number>) => {
     try {
-      ms[c.name] = await c.time();
+      const t = await f();
+      return Number.isFinite(t) ? t : Infinity;
     } catch {
-      ms[c.name] = Infinity;
+      return Infinity;
     }
+  };
+  let survivors = [...candidates];
+  const pruned: string[] = [];
+  if (options.prune !== undefined) {
+    for (const c of candidates) if (c.probe) ms[c.name] = await attempt(c.probe);
+    const probes = candidates.filter((c) => c.probe).map((c) => ms[c.name]);
+    const bestProbe = Math.min(...probes);
+    survivors = candidates.filter((c) => {
+      if (!c.probe) return true;
+      const keep = Number.isFinite(ms[c.name]) && ms[c.name] <= options.prune! * bestProbe;
+      if (!keep && Number.isFinite(ms[c.name])) pruned.push(c.name);
+      return keep;
+    });
   }
-  const best = candidates.map((c) => c.name).filter((n) => Number.isFinite(ms[n]))
+  for (const c of survivors) ms[c.name] = await attempt(c.time);
+  const best = survivors.map((c) => c.name).filter((n) => Number.isFinite(ms[n]))
     .sort((a, b) => ms[a] - ms[b])[0];
   if (best === undefined) throw new Error(`tuning: every candidate failed (${Object.keys(ms)})`);
-  return { choice: best, ms, tunedAt: new Date().toISOString() };
+  return {
+    choice: best,
+    ms,
+    ...(pruned.length ? { pruned } : {}),
+    tunedAt: new Date().toISOString(),
+  };
 }
 
 /**
@@ -219,26 +293,39 @@ export function opKey(op: TunedOp, input: readonly number[], out?: number): stri
   return `${op} ${input.join("x")}${out === undefined ? "" : `->${out}`}`;
 }
 
+/** An {@link opKey} taken apart: the op, the input shape and the output channels (if any). */
+export interface ParsedOpKey {
+  op: TunedOp;
+  input: number[];
+  out?: number;
+}
+
+const TUNED_OPS: readonly TunedOp[] = [
+  "conv3x3",
+  "conv3x3_grad_input",
+  "gram",
+  "style_loss",
+  "maxpool",
+];
+
 /**
- * A kernel set that sends each call to the implementation `cache` chose for its op and shape
- * (`custom` where nothing was measured). Its `name` is `custom`, since it may call the WGSL
- * kernels (it needs webgpu like them); `label` says `auto`.
+ * The inverse of {@link opKey}; null for a key it did not make.
+ *
+ * @example
+ * ```ts
+ * import { parseOpKey } from "./tuning.ts";
+ * console.log(parseOpKey("conv3x3 1x56x56x128->256")); // { op: "conv3x3", input: [1, 56, 56, 128], out: 256 }
+ * ```
  */
-export function autoKernels(cache: TuningCache, custom: KernelSet): KernelSet & { label: "auto" } {
-  const pick = (key: string): KernelSet =>
-    cache.get(key)?.choice === "stock" ? STOCK_KERNELS : custom;
-  const name: KernelSetName = "custom";
-  return {
-    name,
-    label: "auto",
-    conv3x3Relu: (x, k, b) => pick(opKey("conv3x3", x.shape, k.shape[3])).conv3x3Relu(x, k, b),
-    conv3x3ReluGradInput: (dy, y, k, f) =>
-      pick(opKey("conv3x3_grad_input", dy.shape, f.shape[3])).conv3x3ReluGradInput(dy, y, k, f),
-    maxPool2x2: (x) => pick(opKey("maxpool", x.shape)).maxPool2x2(x),
-    gram: (f) => pick(opKey("gram", f.shape)).gram(f),
-    styleLoss: (f, t) => pick(opKey("style_loss", f.shape)).styleLoss(f, t),
-    adamUpdate: (...args) => custom.adamUpdate(...args),
-  };
+export function parseOpKey(key: string): ParsedOpKey | null {
+  const m = /^(\w+) (\d+(?:x\d+)*)(?:->(\d+))?$/.exec(key);
+  if (!m || !TUNED_OPS.includes(m[1] as TunedOp)) return null;
+  const input = m[2].split("x").map(Number);
+  const op = m[1] as TunedOp;
+  const rank = op === "gram" || op === "style_loss" ? 3 : 4;
+  const withOut = op === "conv3x3" || op === "conv3x3_grad_input";
+  if (input.length !== rank || withOut !== (m[3] !== undefined)) return null;
+  return m[3] === undefined ? { op, input } : { op, input, out: Number(m[3]) };
 }
 
 /** The tuning key of a bench case's inputs (see bench/tune.ts), or null for untuned ops. */

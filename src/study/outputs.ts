@@ -5,8 +5,8 @@
  *
  * @example
  * ```ts
- * import { cpuModel } from "./outputs.ts";
- * console.log(await cpuModel()); // e.g. "AMD EPYC"
+ * import { writeOutputs } from "./outputs.ts";
+ * console.log(typeof writeOutputs); // "function"
  * ```
  * @module
  */
@@ -15,6 +15,7 @@ import { type RgbImage, savePng } from "../images/io.ts";
 import { tf } from "../tf.ts";
 import { resolveWeights } from "../style/options.ts";
 import { writeTextAtomic } from "../util/fs.ts";
+import { cpuModel } from "../util/host.ts";
 import { type ImageGridRow, type LossHistory, writeReport } from "../report/report.ts";
 import type { StudyConfig } from "./config.ts";
 import type { Prepared } from "./prepare.ts";
@@ -28,16 +29,6 @@ import {
   STYLED_GROUPS,
   type StylizedRecord,
 } from "./types.ts";
-
-/** The host CPU's model name (Linux /proc/cpuinfo), or "unknown". */
-export async function cpuModel(): Promise<string> {
-  try {
-    const text = await Deno.readTextFile("/proc/cpuinfo");
-    return /^model name\s*:\s*(.+)$/m.exec(text)?.[1].trim() ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
 
 /** Everything the report phase writes from. */
 export interface OutputsInput {

@@ -323,19 +323,26 @@ export class GatysOptimizer {
    * to valid pixels), or an L-BFGS iteration (projected onto valid pixels).
    */
   async step(): Promise<LossValues[]> {
-    if (!this.adam) return await this.stepLbfgs();
+    const losses = this.adam ? await this.stepAdam() : await this.stepLbfgs();
+    // `--kernels auto` measures the shapes this step met for the first time (once per adapter).
+    await activeKernels().tunePending?.();
+    return losses;
+  }
+
+  private async stepAdam(): Promise<LossValues[]> {
+    const adam = this.adam!;
     const { losses, grad } = await this.gradient();
     const next = activeKernels().adamUpdate(
       this.x,
       grad,
-      this.adam,
+      adam,
       this.config.adam,
       this.bounds.lo,
       this.bounds.hi,
     );
-    tf.dispose([grad, this.adam.m, this.adam.v, this.x]);
+    tf.dispose([grad, adam.m, adam.v, this.x]);
     this.x = next.x;
-    this.adam = { m: next.m, v: next.v, t: this.adam.t + 1 };
+    this.adam = { m: next.m, v: next.v, t: adam.t + 1 };
     this.iteration++;
     return losses;
   }

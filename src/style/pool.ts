@@ -244,7 +244,7 @@ export interface StyleWorkerInfo {
   backend: BackendName;
   /** initBackend's log line. */
   line: string;
-  kernels: "stock" | "custom";
+  kernels: "stock" | "custom" | "auto";
   /** tfjs-wasm's thread count (wasm only). */
   wasmThreads: number | null;
 }
@@ -420,7 +420,7 @@ export class StylePool {
   }
 
   /** The kernel set the workers use. */
-  get kernels(): "stock" | "custom" {
+  get kernels(): "stock" | "custom" | "auto" {
     return this.pool.infos[0].kernels;
   }
 

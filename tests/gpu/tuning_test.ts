@@ -1,7 +1,8 @@
 /**
  * The tuning cache's logic, without a GPU: its key (adapter identity and
  * kernel-source hash), persistence and invalidation, the fastest-candidate
- * choice, and the auto set's per-shape dispatch.
+ * choice (with its probe pruning), the op keys and candidate names, and the auto set's
+ * per-shape dispatch.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -9,13 +10,14 @@ import { initBackend, tf } from "../../src/tf.ts";
 import { STOCK_KERNELS } from "../../src/stock_kernels.ts";
 import type { KernelSet } from "../../src/kernel_set.ts";
 import { CUSTOM_KERNEL_DESCRIPTORS } from "../../src/gpu/kernels.ts";
-import { defineKernel } from "../../src/gpu/registry.ts";
+import { defineKernel, variantTiles } from "../../src/gpu/registry.ts";
+import { AutoKernels, variantOf } from "../../src/gpu/auto.ts";
 import {
   type AdapterIdentity,
-  autoKernels,
   caseKey,
   kernelSourceHash,
   opKey,
+  parseOpKey,
   pickFastest,
   TuningCache,
   tuningCachePath,
@@ -74,7 +76,58 @@ Deno.test("pickFastest: the fastest that works; all failing is an error", async 
   );
 });
 
-Deno.test("autoKernels sends each shape to its choice, custom where none was measured", async () => {
+Deno.test("pickFastest with prune: only candidates near the best probe are timed", async () => {
+  const timed: string[] = [];
+  const cand = (name: string, probe: number, time: number) => ({
+    name,
+    probe: () => Promise.resolve(probe),
+    time: () => {
+      timed.push(name);
+      return Promise.resolve(time);
+    },
+  });
+  const e = await pickFastest([
+    cand("stock", 10, 9),
+    cand("texture", 4, 5),
+    cand("buffer:8x16", 5.5, 4.5),
+    cand("buffer:4x8", 7, 1), // would win, but its probe is 1.75x the best: pruned
+    { name: "broken", probe: () => Promise.reject(new Error("x")), time: () => Promise.resolve(0) },
+  ], { prune: 1.5 });
+  assert.deepEqual(timed, ["texture", "buffer:8x16"]);
+  assert.equal(e.choice, "buffer:8x16");
+  assert.deepEqual(e.pruned, ["stock", "buffer:4x8"]);
+  assert.equal(e.ms.stock, 10);
+  assert.equal(e.ms.broken, Infinity);
+});
+
+Deno.test("opKey and parseOpKey are inverse; foreign keys are null", () => {
+  for (
+    const [op, input, out] of [
+      ["conv3x3", [1, 56, 56, 128], 256],
+      ["conv3x3_grad_input", [2, 8, 8, 64], 3],
+      ["gram", [1, 4096, 64], undefined],
+      ["style_loss", [1, 16, 512], undefined],
+      ["maxpool", [1, 64, 64, 64], undefined],
+    ] as const
+  ) {
+    const key = opKey(op, input, out);
+    assert.deepEqual(parseOpKey(key), out === undefined ? { op, input } : { op, input, out });
+  }
+  for (const bad of ["conv3x3 1x4x4x3", "gram 1x4->3", "matmul 2x2", "gram 1x4", "gram"]) {
+    assert.equal(parseOpKey(bad), null, bad);
+  }
+});
+
+Deno.test("variantOf: every candidate name a route and tiles, unknown names null", () => {
+  assert.equal(variantOf("stock"), "stock");
+  assert.deepEqual(variantOf("texture"), { route: "texture" });
+  assert.deepEqual(variantOf("buffer"), { route: "buffer" });
+  assert.deepEqual(variantOf("buffer:16x8"), { route: "buffer", tiles: { WG_Y: 16, TILE_K: 8 } });
+  assert.equal(variantOf("custom"), null);
+  assert.equal(variantOf("buffer:16"), null);
+});
+
+Deno.test("AutoKernels sends each shape to its cached choice, the default where none", async () => {
   await initBackend("cpu");
   const root = await Deno.makeTempDir();
   try {
@@ -84,17 +137,24 @@ Deno.test("autoKernels sends each shape to its choice, custom where none was mea
       ...STOCK_KERNELS,
       name: "custom",
       gram: (f) => {
-        calls.push(`custom ${f.shape}`);
+        const t = variantTiles();
+        calls.push(`custom ${f.shape} ${t ? `${t.WG_Y}x${t.TILE_K}` : "default"}`);
         return STOCK_KERNELS.gram(f);
       },
     };
     const small = tf.ones([1, 4, 8]) as tf.Tensor3D;
+    const mid = tf.ones([1, 8, 8]) as tf.Tensor3D;
     const big = tf.ones([1, 16, 8]) as tf.Tensor3D;
     cache.set(caseKey("gram", [small])!, { choice: "stock", ms: {}, tunedAt: "t" });
-    const auto = autoKernels(cache, custom);
+    cache.set(caseKey("gram", [mid])!, { choice: "buffer:4x32", ms: {}, tunedAt: "t" });
+    const auto = new AutoKernels(cache, custom);
     assert.equal(auto.label, "auto");
-    tf.dispose([auto.gram(small), auto.gram(big)]);
-    assert.deepEqual(calls, ["custom 1,16,8"]);
+    assert.equal(auto.name, "custom");
+    tf.dispose([auto.gram(small), auto.gram(mid), auto.gram(big)]);
+    assert.deepEqual(calls, ["custom 1,8,8 4x32", "custom 1,16,8 default"]);
+    // Forced tiles last only for the call.
+    assert.equal(variantTiles(), null);
+    assert.deepEqual(auto.untuned, ["gram 1x16x8"]);
     assert.equal(
       caseKey("conv3x3_grad_input", [
         tf.zeros([1, 4, 4, 64]),
@@ -103,7 +163,7 @@ Deno.test("autoKernels sends each shape to its choice, custom where none was mea
       ]),
       "conv3x3_grad_input 1x4x4x64->3",
     );
-    tf.dispose([small, big]);
+    tf.dispose([small, mid, big]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -7,6 +7,7 @@ import { loadVggWeights } from "../../src/vgg/weights.ts";
 import { type GatysConfig, GatysOptimizer } from "../../src/style/engine.ts";
 import { loadImage } from "../../src/images/io.ts";
 import { DEFAULT_ADAM } from "../../src/style/options.ts";
+import { STOCK_KERNELS, useKernels } from "../../src/ops.ts";
 import { fromBatchTensor, stylizeBatch } from "../../src/style/run.ts";
 
 const contentLayer = "block2_conv1";
@@ -145,4 +146,34 @@ Deno.test("the best image is chosen after at least one update, never the start",
   const zDiff = Math.max(...z.images[0].data.map((v, i) => Math.abs(v - content.data[i])));
   assert.ok(zDiff < 1e-3, `zero iterations changed the image by ${zDiff}`);
   vgg.dispose();
+});
+
+Deno.test("every step, Adam or L-BFGS, lets the kernel set measure new shapes after it", async () => {
+  await initBackend("cpu");
+  const vgg = Vgg19.create(weights, specs);
+  const content = seeded([1, 6, 6, 3], 1), style = seeded([1, 6, 6, 3], 2);
+  let calls = 0;
+  useKernels({
+    ...STOCK_KERNELS,
+    tunePending: () => {
+      calls++;
+      return Promise.resolve();
+    },
+  });
+  try {
+    for (const optimizer of ["adam", "lbfgs"] as const) {
+      const opt = GatysOptimizer.create(vgg, content, style, {
+        ...config("content"),
+        ...(optimizer === "lbfgs" ? { optimizer, lbfgs: {} } : {}),
+      });
+      await opt.step();
+      await opt.step();
+      opt.dispose();
+    }
+  } finally {
+    useKernels(STOCK_KERNELS);
+    tf.dispose([content, style]);
+    vgg.dispose();
+  }
+  assert.equal(calls, 4);
 });
