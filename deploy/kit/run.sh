@@ -2,6 +2,7 @@
 # nst-augment GPU kit (built by `deno task gpu-kit --out DIR`, see deploy/kit/build.ts).
 #
 #   bash run.sh [--quick] [OUTDIR]      (OUTDIR default: ./nst-kit-out)
+#   bash run.sh --unpack-only OUTDIR    (unpack, print where Deno and the project are, stop)
 #
 # On a bare x86-64 Linux with a Vulkan driver (NVIDIA, AMD, Intel, or Mesa's llvmpipe), no
 # network, no Deno, no npm: unpacks Deno and the project into OUTDIR/unpacked, reports the
@@ -20,11 +21,13 @@ set -uo pipefail
 
 KIT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 QUICK=0
+UNPACK_ONLY=0
 OUT=""
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
-    -h | --help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --unpack-only) UNPACK_ONLY=1 ;;
+    -h | --help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run.sh: unknown flag $a (usage: bash run.sh [--quick] [OUTDIR])" >&2; exit 2 ;;
     *)
       if [ -n "$OUT" ]; then echo "run.sh: one OUTDIR only (got $OUT and $a)" >&2; exit 2; fi
@@ -87,7 +90,8 @@ untar_xz() { # FILE.tar.xz DIR
     tar -xJf "$1" -C "$2"
   elif command -v python3 >/dev/null 2>&1 && python3 -c 'import lzma, tarfile' 2>/dev/null; then
     python3 -c 'import sys, tarfile
-with tarfile.open(sys.argv[1], "r:xz") as t: t.extractall(sys.argv[2])' "$1" "$2"
+safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+with tarfile.open(sys.argv[1], "r:xz") as t: t.extractall(sys.argv[2], **safe)' "$1" "$2"
   else
     die "cannot unpack $1: install Debian packages tar and xz-utils (apt-get install tar xz-utils), or python3"
   fi
@@ -108,6 +112,10 @@ if ! cmp -s "$KIT/kit.json" "$U/kit.json" 2>/dev/null; then
 fi
 DENO="$U/deno"
 APP="$U/app"
+if [ "$UNPACK_ONLY" = 1 ]; then
+  echo "run.sh: unpacked: deno $DENO, project $APP (NST_SHARED=$APP/shared)"
+  exit 0
+fi
 
 # --- a hermetic environment: the bundled node_modules, no network, caches under OUTDIR --------
 export DENO_DIR="$U/deno_dir"
@@ -167,12 +175,16 @@ skip() { STEPS+=("$(printf '%-14s skipped          (%s)' "$1" "$2")"); echo "== 
 if [ "$QUICK" = 1 ]; then
   SIZES=(64 128)
   ITERS=5
+  # --kernels auto measures every new shape first: minutes on a software adapter, so the quick
+  # stylize and study take the hand-written kernels (bench --tune and tests/gpu cover auto).
+  KERNELS=custom
   BENCH=(--quick --backends webgpu)
   TUNE=()
   PEER=(--sizes 64)
 else
   SIZES=(224 512)
   ITERS=100
+  KERNELS=auto
   BENCH=(--full --backends webgpu)
   TUNE=(--full)
   PEER=(--full --sizes 224,512)
@@ -191,14 +203,20 @@ else
   step bench "$DENO" run -A --no-check bench/bench.ts "${BENCH[@]}" --json "$OUT/bench.json"
   step tune "$DENO" run -A --no-check bench/tune.ts ${TUNE[@]+"${TUNE[@]}"} --json "$OUT/tune.json"
 fi
-for s in "${SIZES[@]}"; do
-  step "stylize-$s" "$DENO" run -A --no-check src/style/cli.ts \
+stylize() { # NAME SIZE ITERATIONS
+  step "$1" "$DENO" run -A --no-check src/style/cli.ts \
     --content "$NST_SHARED/data/content/tubingen.jpg" \
     --style "$NST_SHARED/data/styles/composition_vii.jpg" \
-    --weights random --profile paper --backend webgpu --size "$s" --iterations "$ITERS" \
-    --out "$OUT/stylize/tubingen_$s.png" --log "$OUT/stylize/tubingen_$s.jsonl"
+    --weights random --profile paper --backend webgpu --kernels "$KERNELS" --size "$2" \
+    --iterations "$3" --out "$OUT/stylize/$1.png" --log "$OUT/stylize/$1.jsonl"
+}
+for s in "${SIZES[@]}"; do
+  # auto: one untimed step first measures the new shapes into the tuning cache.
+  [ "$KERNELS" = auto ] && stylize "stylize-tune-$s" "$s" 1
+  stylize "stylize-$s" "$s" "$ITERS"
 done
 step study "$DENO" run -A --no-check src/study/cli.ts --preset smoke --backend webgpu \
+  --kernels "$KERNELS" \
   --data "$NST_SHARED/data/caltech101" --weights "$NST_SHARED/weights/vgg19-tfjs" \
   --style "$NST_SHARED/data/styles/composition_vii.jpg" \
   --out "$OUT/study" --cache "$NST_CACHE_DIR/stylized"

@@ -132,6 +132,41 @@ Deno.test("gpu-kit: builds a kit of at most 60 MiB that runs offline", async (t)
       assert.match(r.stderr, /run\.sh: unknown flag --fast/);
     });
 
+    await t.step(
+      "run.sh unpacks with python3 when xz and tar are absent, else names xz-utils",
+      async () => {
+        // A PATH of the few tools run.sh needs before unpacking, without xz and tar.
+        const bin = join(tmp, "bin");
+        await Deno.mkdir(bin);
+        const which = await run("bash", [
+          "-c",
+          "for c in bash dirname grep mkdir cmp rm chmod cp mv; do command -v $c; done",
+        ]);
+        for (const p of which.stdout.trim().split("\n")) {
+          await Deno.symlink(p, join(bin, p.slice(p.lastIndexOf("/") + 1)));
+        }
+        const env = { PATH: bin, HOME: tmp, NST_KIT_LIB_DIRS: join(tmp, "lib") };
+        await Deno.mkdir(join(tmp, "lib"));
+        await Deno.writeFile(join(tmp, "lib", "libvulkan.so.1"), new Uint8Array());
+        let r = await run("bash", [join(kit, "run.sh"), "--unpack-only", join(tmp, "o1")], { env });
+        assert.equal(r.code, 3, r.stdout + r.stderr);
+        assert.match(r.stderr, /install Debian package xz-utils \(apt-get install xz-utils\)/);
+        const py = await run("python3", ["-c", "import sys, lzma, tarfile; print(sys.executable)"])
+          .catch(() => null);
+        if (!py || py.code !== 0) return; // no python3 with lzma here: the fallback is not checked
+        await Deno.symlink(py.stdout.trim(), join(bin, "python3"));
+        r = await run("bash", [join(kit, "run.sh"), "--unpack-only", join(tmp, "o2")], { env });
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, /run\.sh: unpacked: deno /);
+        const deno = await Deno.stat(join(tmp, "o2", "unpacked", "deno"));
+        assert.equal(deno.size, (await Deno.stat(Deno.execPath())).size);
+        assert.ok(
+          (await Deno.lstat(join(tmp, "o2", "unpacked", "app", "node_modules", "sharp"))).isSymlink,
+        );
+        await Deno.remove(join(tmp, "o2"), { recursive: true });
+      },
+    );
+
     await t.step("the unpacked kit loads its npm packages with no network", async () => {
       const u = join(tmp, "u");
       await Deno.mkdir(u);
