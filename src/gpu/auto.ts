@@ -396,11 +396,15 @@ export class AutoKernels implements KernelSet {
   }
 
   /**
-   * Measure the shapes calls have met untuned, then say so in one line. Cheap when there are
-   * none: the engine calls it after every step.
+   * Measure the shapes calls have met untuned, saying so before and after. Cheap when there
+   * are none: the engine calls it after every step.
    */
   async tunePending(): Promise<void> {
     if (this.pending.size === 0) return;
+    this.log(
+      `kernels auto: measuring ${this.pending.size} op shape(s) new to this adapter ` +
+        "(once: the choices are cached)",
+    );
     const t0 = performance.now();
     const done = await this.tune([...this.pending]);
     if (done.length === 0) return;
