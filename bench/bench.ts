@@ -259,37 +259,43 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
+/**
+ * Median ms per call of `c` on each of `sets`, sampled round-robin (one sample of each set in
+ * turn, on the same inputs), so drift over the run (clock, other processes) affects them alike.
+ */
 async function timeCase(
   c: BenchCase,
   backend: BackendName,
-  set: KernelSet,
+  sets: readonly KernelSet[],
   warmup: number,
   runs: number,
   repeat: number,
-): Promise<number> {
+): Promise<number[]> {
   const inputs = c.make();
-  const times: number[] = [];
+  const times: number[][] = sets.map(() => []);
   try {
     for (let i = 0; i < warmup + runs; i++) {
-      await settle(backend, inputs);
-      const t0 = performance.now();
-      // `repeat` calls queued back to back and one wait at the end, as inside a step: the
-      // fixed cost of a GPU round trip (about 13 ms on llvmpipe) is then shared, not per call.
-      let outs: tf.Tensor[] = [];
-      for (let r = 0; r < repeat; r++) {
+      for (let s = 0; s < sets.length; s++) {
+        await settle(backend, inputs);
+        const t0 = performance.now();
+        // `repeat` calls queued back to back and one wait at the end, as inside a step: the
+        // fixed cost of a GPU round trip (about 13 ms on llvmpipe) is then shared, not per call.
+        let outs: tf.Tensor[] = [];
+        for (let r = 0; r < repeat; r++) {
+          tf.dispose(outs);
+          const out = c.run(sets[s], inputs);
+          outs = Array.isArray(out) ? out : [out];
+        }
+        await settle(backend, outs);
+        const dt = (performance.now() - t0) / repeat;
         tf.dispose(outs);
-        const out = c.run(set, inputs);
-        outs = Array.isArray(out) ? out : [out];
+        if (i >= warmup) times[s].push(dt);
       }
-      await settle(backend, outs);
-      const dt = (performance.now() - t0) / repeat;
-      tf.dispose(outs);
-      if (i >= warmup) times.push(dt);
     }
   } finally {
     tf.dispose(inputs);
   }
-  return median(times);
+  return times.map(median);
 }
 
 function repoPath(rel: string): string {
@@ -538,18 +544,19 @@ async function main(): Promise<void> {
       }
       tuning = { path: auto.cache.path, retuned, choices: {} };
     }
-    // Case by case, every kernel set in turn: drift over the run affects them alike.
+    // Case by case, the kernel sets sampled in turn: drift over the run affects them alike.
     for (const c of cases) {
-      for (const [impl, set] of impls) {
-        // The cpu backend's grad input is a JS loop nest: at 224 px one run takes minutes.
-        const ms = await timeCase(
-          c,
-          backend,
-          set,
-          backend === "cpu" ? 1 : warmup,
-          backend === "cpu" ? Math.min(runs, 3) : runs,
-          backend === "cpu" ? 1 : repeat,
-        );
+      // The cpu backend's grad input is a JS loop nest: at 224 px one run takes minutes.
+      const times = await timeCase(
+        c,
+        backend,
+        impls.map(([, set]) => set),
+        backend === "cpu" ? 1 : warmup,
+        backend === "cpu" ? Math.min(runs, 3) : runs,
+        backend === "cpu" ? 1 : repeat,
+      );
+      impls.forEach(([impl], i) => {
+        const ms = times[i];
         const row: BenchRow = {
           kernel: c.kernel,
           shape: c.shape,
@@ -562,7 +569,7 @@ async function main(): Promise<void> {
         console.log(
           `  ${backend}/${impl} ${c.kernel} ${c.shape}: ${fmt(ms)} ms, ${fmt(row.gflops)} GFLOP/s`,
         );
-      }
+      });
     }
     if (weights) {
       for (const size of stepSizes) {

@@ -13,7 +13,9 @@
  *
  * Measuring: each candidate is warmed up (shader compilation, buffer pools) and probed once;
  * those slower than `prune` x the best probe are dropped, the rest timed as the bench does
- * (median of `runs` samples of `repeat` queued calls, one GPU wait each).
+ * (median of `runs` samples of `repeat` queued calls, one GPU wait each). A winner other than
+ * the default is confirmed against the default, the two sampled in turn, and kept only when
+ * {@link CONFIRM_MARGIN} faster: noise alone should not move a shape off the default.
  *
  * @example
  * ```ts
@@ -231,6 +233,26 @@ async function timeCandidate(
   return median(times);
 }
 
+/** A non-default choice must beat the default by this factor in the paired confirmation. */
+export const CONFIRM_MARGIN = 1.05;
+
+/** Median ms per call of each run, one sample of each in turn, after one warm-up round. */
+async function timeInTurn(
+  gpu: GpuContext,
+  runs: Array<() => tf.Tensor[]>,
+  samples: number,
+  repeat: number,
+): Promise<number[]> {
+  const times: number[][] = runs.map(() => []);
+  for (let i = 0; i < 1 + samples; i++) {
+    for (let r = 0; r < runs.length; r++) {
+      const t = await timeCandidate(gpu, runs[r], 0, 1, repeat);
+      if (i > 0) times[r].push(t);
+    }
+  }
+  return times.map(median);
+}
+
 /**
  * Measure every candidate of `key` on the active webgpu backend and return the choice.
  *
@@ -273,7 +295,14 @@ export async function measureKey(
       { prune: settings.prune },
     );
     for (const name of names) if (!usable.includes(name)) entry.ms[name] = Infinity;
-    return { ...entry, default: def };
+    if (entry.choice === def || !usable.includes(def)) return { ...entry, default: def };
+    // Another candidate won: confirm against the default, the two sampled in turn (drift and
+    // noise hit both alike), and switch only for a clear gain.
+    const runs = Math.max(settings.runs, 5);
+    const pair = [entry.choice, def];
+    const [mine, theirs] = await timeInTurn(gpu, pair.map(run), runs, settings.repeat);
+    const choice = mine * CONFIRM_MARGIN < theirs ? entry.choice : def;
+    return { ...entry, choice, default: def, confirm: { [entry.choice]: mine, [def]: theirs } };
   } finally {
     tf.dispose(inputs);
   }
@@ -367,11 +396,15 @@ export class AutoKernels implements KernelSet {
   }
 
   /**
-   * Measure the shapes calls have met untuned, then say so in one line. Cheap when there are
-   * none: the engine calls it after every step.
+   * Measure the shapes calls have met untuned, saying so before and after. Cheap when there
+   * are none: the engine calls it after every step.
    */
   async tunePending(): Promise<void> {
     if (this.pending.size === 0) return;
+    this.log(
+      `kernels auto: measuring ${this.pending.size} op shape(s) new to this adapter ` +
+        "(once: the choices are cached)",
+    );
     const t0 = performance.now();
     const done = await this.tune([...this.pending]);
     if (done.length === 0) return;

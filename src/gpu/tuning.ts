@@ -148,6 +148,8 @@ export interface TuningEntry {
   default?: string;
   /** Candidates dropped after their probe (slower than `prune` x the best probe). */
   pruned?: string[];
+  /** The paired re-timing (ms) of a non-default winner against the default, where one ran. */
+  confirm?: Record<string, number>;
   tunedAt: string;
 }
 

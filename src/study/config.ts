@@ -252,7 +252,7 @@ export const STUDY_FLAGS: Record<string, FlagSpec & { key: keyof StudyConfig }> 
     kind: "enum",
     choices: ["auto", "custom", "stock"],
     noun: "kernel set",
-    help: "WGSL kernels or tfjs's own",
+    help: "auto: per op shape, the fastest measured on this adapter (webgpu; cached)",
   },
   out: { key: "out", kind: "path", value: "DIR", help: "output directory" },
   cache: {

@@ -115,7 +115,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "tunePending: measures new shapes once, says so, caches, leaks nothing",
+  name: "tunePending: measures new shapes once, says so before and after, caches, leaks nothing",
   ignore,
   ...GPU_TEST,
   fn: async () => {
@@ -133,14 +133,15 @@ Deno.test({
       const before = tf.memory().numTensors;
       await auto.tunePending();
       assert.equal(tf.memory().numTensors, before, "tensors leaked by tuning");
-      assert.equal(lines.length, 1);
-      assert.match(lines[0], /^kernels auto: measured 2 new op shape\(s\) in [\d.]+ s/);
+      assert.equal(lines.length, 2);
+      assert.match(lines[0], /^kernels auto: measuring 2 op shape\(s\) new to this adapter/);
+      assert.match(lines[1], /^kernels auto: measured 2 new op shape\(s\) in [\d.]+ s/);
       const entry = auto.cache.get("gram 1x256x64")!;
       assert.ok(["stock", "texture", "buffer"].includes(entry.choice));
       assert.ok(Number.isFinite(entry.ms[entry.choice]) && entry.ms[entry.choice] > 0);
       // Nothing new: nothing measured, nothing said.
       await auto.tunePending();
-      assert.equal(lines.length, 1);
+      assert.equal(lines.length, 2);
       // The next run reads the choices and measures nothing.
       const again = await openAutoKernels({ log: (l) => lines.push(l), settings, cacheRoot: root });
       assert.equal(again.cache.size, 2);
