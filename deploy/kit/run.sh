@@ -172,37 +172,26 @@ skip() { STEPS+=("$(printf '%-14s skipped          (%s)' "$1" "$2")"); echo "== 
   command -v vulkaninfo >/dev/null && vulkaninfo --summary
 } >"$OUT/logs/system.txt" 2>&1
 
+# The same steps in both modes, --kernels auto throughout: each shape new to this adapter is
+# measured once (after the first step that meets it) into OUTDIR/cache.
+KERNELS=auto
 if [ "$QUICK" = 1 ]; then
   SIZES=(64 128)
   ITERS=5
-  # --kernels auto measures every new shape first: minutes on a software adapter, so the quick
-  # stylize and study take the hand-written kernels (bench --tune and tests/gpu cover auto).
-  KERNELS=custom
   BENCH=(--quick --backends webgpu)
-  TUNE=()
   PEER=(--sizes 64)
 else
   SIZES=(224 512)
   ITERS=100
-  KERNELS=auto
   BENCH=(--full --backends webgpu)
-  TUNE=(--full)
   PEER=(--full --sizes 224,512)
 fi
-# bench --tune fills the tuning cache and prints its choices; an older bench without the flag
-# gets bench/tune.ts as a step of its own.
-TUNE_IN_BENCH=0
-"$DENO" run -A --no-check bench/bench.ts --help 2>/dev/null | grep -q -- '--tune' && TUNE_IN_BENCH=1
-
 step adapter "$DENO" run -A --no-check deploy/kit/adapter.ts --json "$OUT/adapter.json"
 step gpu-tests env NST_GPU_ROUTE=buffer NST_REQUIRE_WEBGPU=1 \
   "$DENO" test -A --no-check tests/gpu/
-if [ "$TUNE_IN_BENCH" = 1 ]; then
-  step bench "$DENO" run -A --no-check bench/bench.ts "${BENCH[@]}" --tune --json "$OUT/bench.json"
-else
-  step bench "$DENO" run -A --no-check bench/bench.ts "${BENCH[@]}" --json "$OUT/bench.json"
-  step tune "$DENO" run -A --no-check bench/tune.ts ${TUNE[@]+"${TUNE[@]}"} --json "$OUT/tune.json"
-fi
+# --tune: every shape's candidates measured into the tuning cache, the table of choices printed,
+# then custom, stock and auto timed side by side.
+step bench "$DENO" run -A --no-check bench/bench.ts "${BENCH[@]}" --tune --json "$OUT/bench.json"
 stylize() { # NAME SIZE ITERATIONS
   step "$1" "$DENO" run -A --no-check src/style/cli.ts \
     --content "$NST_SHARED/data/content/tubingen.jpg" \
@@ -211,8 +200,8 @@ stylize() { # NAME SIZE ITERATIONS
     --iterations "$3" --out "$OUT/stylize/$1.png" --log "$OUT/stylize/$1.jsonl"
 }
 for s in "${SIZES[@]}"; do
-  # auto: one untimed step first measures the new shapes into the tuning cache.
-  [ "$KERNELS" = auto ] && stylize "stylize-tune-$s" "$s" 1
+  # One untimed step first measures the new shapes into the tuning cache.
+  stylize "stylize-tune-$s" "$s" 1
   stylize "stylize-$s" "$s" "$ITERS"
 done
 step study "$DENO" run -A --no-check src/study/cli.ts --preset smoke --backend webgpu \

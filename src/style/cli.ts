@@ -197,7 +197,7 @@ export const STYLIZE_OPTIONS: FlagTable = {
     choices: KERNEL_CHOICES,
     noun: "kernel set",
     default: "auto",
-    help: "hand-written WGSL kernels or tfjs's own (webgpu)",
+    help: "auto: per op shape, the fastest measured on this adapter (webgpu; cached)",
   },
   weights: {
     kind: "path",
