@@ -562,7 +562,11 @@ async function main(): Promise<void> {
             `auto: ${unseen.length} shape(s) not in the tuning cache (${auto.cache.path}); ` +
               "measuring them first (--tune measures all again)",
           );
-          await auto.tune(unseen, { settings });
+          if ((await auto.tune(unseen, { settings })) === null) {
+            console.log(
+              "auto: another process is measuring on this adapter; unseen shapes run the defaults",
+            );
+          }
         }
       }
       tuning = { path: auto.cache.path, retuned, choices: {} };

@@ -25,6 +25,7 @@
 import type { AutoKernels, TuneSettings } from "../src/gpu/auto.ts";
 import { caseKey, type TuningEntry } from "../src/gpu/tuning.ts";
 import { tf } from "../src/tf.ts";
+import { UserError } from "../src/util/errors.ts";
 import type { BenchCase } from "./bench.ts";
 
 /** One row of the table of choices. */
@@ -71,6 +72,12 @@ export async function runTune(
       `the best probe), median of ${settings.runs} x ${settings.repeat} queued calls`,
   );
   const done = await auto.tune([...keys.keys()], { retune: true, settings });
+  if (done === null) {
+    throw new UserError(
+      `--tune: another process is measuring on this adapter (${auto.cache.path}.lock); ` +
+        "run again when it has finished",
+    );
+  }
   const rows: TuneChoice[] = done.map(([key, entry]) => {
     const best = Math.min(entry.ms.stock ?? Infinity, entry.ms[entry.default ?? ""] ?? Infinity);
     return { key, cases: keys.get(key)!, entry, vsBest: entry.ms[entry.choice] / best };

@@ -53,6 +53,7 @@ import {
   TuningCache,
   tuningCachePath,
   type TuningEntry,
+  TuningLock,
 } from "./tuning.ts";
 
 /** How candidates are timed. */
@@ -318,6 +319,8 @@ export class AutoKernels implements KernelSet {
   readonly name = "custom" as const;
   readonly label = "auto" as const;
   private readonly pending = new Set<string>();
+  /** Another process held the tuning lock at the last attempt. */
+  private waiting = false;
 
   constructor(
     readonly cache: TuningCache,
@@ -375,39 +378,76 @@ export class AutoKernels implements KernelSet {
 
   /**
    * Measure `keys` (those without a choice; every one with `retune`), save the cache and
-   * return the entries measured, in order.
+   * return the entries measured, in order. Holds the tuning lock meanwhile; returns null,
+   * measuring nothing, while another process holds it.
    */
   async tune(
     keys: readonly string[],
-    options: { retune?: boolean; settings?: TuneSettings } = {},
-  ): Promise<Array<[string, TuningEntry]>> {
+    options: { retune?: boolean; settings?: TuneSettings; onStart?: (n: number) => void } = {},
+  ): Promise<Array<[string, TuningEntry]> | null> {
+    await this.cache.reload();
     const todo = options.retune ? [...new Set(keys)] : this.cache.unseen([...new Set(keys)]);
+    for (const key of keys) if (this.cache.get(key)) this.pending.delete(key);
+    if (todo.length === 0) return [];
+    const lock = await TuningLock.acquire(this.cache.path + ".lock");
+    if (!lock) return null;
+    options.onStart?.(todo.length);
     const done: Array<[string, TuningEntry]> = [];
-    for (const key of todo) {
-      const entry = await measureKey(key, this.custom, options.settings ?? this.settings);
-      const v = variantOf(entry.choice);
-      if (v !== "stock" && v?.tiles) await compileConvTiles(GpuContext.sync(), v.tiles);
-      this.cache.set(key, entry);
-      this.pending.delete(key);
-      done.push([key, entry]);
+    try {
+      for (const key of todo) {
+        const entry = await measureKey(key, this.custom, options.settings ?? this.settings);
+        const v = variantOf(entry.choice);
+        if (v !== "stock" && v?.tiles) await compileConvTiles(GpuContext.sync(), v.tiles);
+        this.cache.set(key, entry);
+        this.pending.delete(key);
+        done.push([key, entry]);
+      }
+      await this.cache.save();
+    } finally {
+      await lock.release();
     }
-    if (done.length > 0) await this.cache.save();
     return done;
   }
 
   /**
-   * Measure the shapes calls have met untuned, saying so before and after. Cheap when there
-   * are none: the engine calls it after every step.
+   * Measure the shapes calls have met untuned, saying so before and after. While another
+   * process measures on this adapter, this one runs on the defaults and takes that process's
+   * choices from the cache at a later step. Cheap when nothing is new: the engine calls it
+   * after every step.
    */
   async tunePending(): Promise<void> {
     if (this.pending.size === 0) return;
-    this.log(
-      `kernels auto: measuring ${this.pending.size} op shape(s) new to this adapter ` +
-        "(once: the choices are cached)",
-    );
+    await this.cache.reload();
+    for (const key of [...this.pending]) if (this.cache.get(key)) this.pending.delete(key);
+    if (this.pending.size === 0) return;
+    if (this.waiting) {
+      // Not worth a lock attempt every step: only once the other process is done.
+      try {
+        await Deno.stat(this.cache.path + ".lock");
+        return;
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    }
     const t0 = performance.now();
-    const done = await this.tune([...this.pending]);
-    if (done.length === 0) return;
+    const done = await this.tune([...this.pending], {
+      onStart: (n) =>
+        this.log(
+          `kernels auto: measuring ${n} op shape(s) new to this adapter ` +
+            "(once: the choices are cached)",
+        ),
+    });
+    if (done === null) {
+      if (!this.waiting) {
+        this.log(
+          "kernels auto: another process is measuring on this adapter; the defaults run " +
+            "until its choices are cached",
+        );
+      }
+      this.waiting = true;
+      return;
+    }
+    this.waiting = false;
     const changed = done.filter(([, e]) => e.choice !== e.default).length;
     this.log(
       `kernels auto: measured ${done.length} new op shape(s) in ` +

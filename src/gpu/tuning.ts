@@ -28,7 +28,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { tf } from "../tf.ts";
 import { cacheDir, writeTextAtomic } from "../util/fs.ts";
 import type { GpuContext } from "./device.ts";
@@ -171,17 +171,22 @@ export class TuningCache {
 
   /** The cache at `path`, or an empty one when the file is missing or for another key. */
   static async open(path: string, adapter: AdapterIdentity, sourceHash: string) {
-    let entries = new Map<string, TuningEntry>();
-    try {
-      const file = JSON.parse(await Deno.readTextFile(path)) as TuningFile;
-      if (
-        file.version === 1 && file.sourceHash === sourceHash &&
-        JSON.stringify(file.adapter) === JSON.stringify(adapter)
-      ) entries = new Map(Object.entries(file.entries));
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound) && !(e instanceof SyntaxError)) throw e;
+    return new TuningCache(path, adapter, sourceHash, await readEntries(path, adapter, sourceHash));
+  }
+
+  /**
+   * Add the choices another process saved since this one read the file (its own entries
+   * stay); returns how many were new.
+   */
+  async reload(): Promise<number> {
+    let added = 0;
+    for (const [k, e] of await readEntries(this.path, this.adapter, this.sourceHash)) {
+      if (!this.entries.has(k)) {
+        this.entries.set(k, e);
+        added++;
+      }
     }
-    return new TuningCache(path, adapter, sourceHash, entries);
+    return added;
   }
 
   /** Number of tuned keys. */
@@ -207,8 +212,12 @@ export class TuningCache {
     return [...this.entries].sort(([a], [b]) => a.localeCompare(b));
   }
 
-  /** Write the file atomically (concurrent tuners: the last writer wins, both valid). */
+  /**
+   * Merge with what is on disk (this process's entries win) and write the file atomically.
+   * Callers that measure hold the {@link TuningLock}, so no saved choice is lost.
+   */
   async save(): Promise<void> {
+    await this.reload();
     const file: TuningFile = {
       version: 1,
       adapter: this.adapter,
@@ -216,6 +225,79 @@ export class TuningCache {
       entries: Object.fromEntries(this.choices()),
     };
     await writeTextAtomic(this.path, JSON.stringify(file, null, 2) + "\n");
+  }
+}
+
+async function readEntries(
+  path: string,
+  adapter: AdapterIdentity,
+  sourceHash: string,
+): Promise<Map<string, TuningEntry>> {
+  try {
+    const file = JSON.parse(await Deno.readTextFile(path)) as TuningFile;
+    if (
+      file.version === 1 && file.sourceHash === sourceHash &&
+      JSON.stringify(file.adapter) === JSON.stringify(adapter)
+    ) return new Map(Object.entries(file.entries));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound) && !(e instanceof SyntaxError)) throw e;
+  }
+  return new Map();
+}
+
+/**
+ * One measuring process per adapter and kernel source at a time: several processes timing on
+ * one GPU would slow each other and measure that. A lock file beside the cache, created
+ * exclusively; one older than {@link TuningLock.STALE_MS} (a process that died) is taken over.
+ *
+ * @example
+ * ```ts
+ * import { TuningLock } from "./tuning.ts";
+ * const lock = await TuningLock.acquire("/tmp/tuning-example.json.lock");
+ * if (lock) await lock.release(); // else: another process is measuring
+ * ```
+ */
+export class TuningLock {
+  /** A lock this old is a dead process's. */
+  static readonly STALE_MS = 10 * 60 * 1000;
+
+  private constructor(readonly path: string) {}
+
+  /** The lock, or null while another live process holds it. */
+  static async acquire(path: string): Promise<TuningLock | null> {
+    await Deno.mkdir(dirname(path), { recursive: true });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await Deno.writeTextFile(
+          path,
+          JSON.stringify({ pid: Deno.pid, since: new Date().toISOString() }) + "\n",
+          { createNew: true },
+        );
+        return new TuningLock(path);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+        let age = 0;
+        try {
+          age = Date.now() - ((await Deno.stat(path)).mtime?.getTime() ?? Date.now());
+        } catch (e2) {
+          if (e2 instanceof Deno.errors.NotFound) continue; // released meanwhile: try again
+          throw e2;
+        }
+        if (age < TuningLock.STALE_MS) return null;
+        await Deno.remove(path).catch(() => {});
+      }
+    }
+    return null;
+  }
+
+  /** Give the lock back (a lock already taken over as stale is left alone). */
+  async release(): Promise<void> {
+    try {
+      const held = JSON.parse(await Deno.readTextFile(this.path)) as { pid?: number };
+      if (held.pid === Deno.pid) await Deno.remove(this.path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound) && !(e instanceof SyntaxError)) throw e;
+    }
   }
 }
 

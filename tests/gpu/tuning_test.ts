@@ -21,6 +21,7 @@ import {
   pickFastest,
   TuningCache,
   tuningCachePath,
+  TuningLock,
 } from "../../src/gpu/tuning.ts";
 
 const ID: AdapterIdentity = {
@@ -164,6 +165,80 @@ Deno.test("AutoKernels sends each shape to its cached choice, the default where 
       "conv3x3_grad_input 1x4x4x64->3",
     );
     tf.dispose([small, mid, big]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("TuningLock: one holder at a time; a stale lock is taken over", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const path = join(root, "sub", "t.json.lock");
+    const a = await TuningLock.acquire(path);
+    assert.ok(a);
+    assert.equal(await TuningLock.acquire(path), null);
+    await a.release();
+    const b = await TuningLock.acquire(path);
+    assert.ok(b);
+    // A lock left by a process that died long ago.
+    const old = new Date(Date.now() - TuningLock.STALE_MS - 1000);
+    await Deno.utime(path, old, old);
+    const c = await TuningLock.acquire(path);
+    assert.ok(c);
+    await c.release();
+    await assert.rejects(Deno.stat(path), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("TuningCache.save merges with what another process saved", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const path = join(root, "t.json");
+    const one = await TuningCache.open(path, ID, "d".repeat(64));
+    const two = await TuningCache.open(path, ID, "d".repeat(64));
+    one.set("gram 1x4x8", { choice: "stock", ms: {}, tunedAt: "t" });
+    two.set("gram 1x8x8", { choice: "buffer", ms: {}, tunedAt: "t" });
+    await one.save();
+    await two.save();
+    const read = await TuningCache.open(path, ID, "d".repeat(64));
+    assert.deepEqual(read.choices().map(([k]) => k), ["gram 1x4x8", "gram 1x8x8"]);
+    assert.equal(await one.reload(), 1);
+    assert.equal(one.size, 2);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("tunePending while another process measures: defaults, one message, its choices later", async () => {
+  await initBackend("cpu");
+  const root = await Deno.makeTempDir();
+  try {
+    const path = join(root, "t.json");
+    const cache = await TuningCache.open(path, ID, "e".repeat(64));
+    const lines: string[] = [];
+    const auto = new AutoKernels(cache, { ...STOCK_KERNELS, name: "custom" }, (l) => lines.push(l));
+    const f = tf.ones([1, 4, 8]) as tf.Tensor3D;
+    const other = await TuningLock.acquire(path + ".lock");
+    assert.ok(other);
+    tf.dispose(auto.gram(f));
+    await auto.tunePending(); // measuring here would need a GPU: it must not start
+    await auto.tunePending();
+    assert.deepEqual(auto.untuned, ["gram 1x4x8"]);
+    assert.equal(lines.filter((l) => l.includes("another process is measuring")).length, 1);
+    assert.equal(lines.filter((l) => l.includes("measuring 1 op shape")).length, 0);
+    // The other process saves its choice and lets go: the next step takes it, measuring nothing.
+    const theirs = await TuningCache.open(path, ID, "e".repeat(64));
+    theirs.set("gram 1x4x8", { choice: "stock", ms: { stock: 1 }, tunedAt: "t" });
+    await theirs.save();
+    await other.release();
+    const before = lines.length;
+    await auto.tunePending();
+    assert.deepEqual(auto.untuned, []);
+    assert.equal(lines.length, before);
+    assert.equal(auto.cache.get("gram 1x4x8")?.choice, "stock");
+    f.dispose();
   } finally {
     await Deno.remove(root, { recursive: true });
   }
