@@ -40,7 +40,7 @@ import {
   type ConvGemmTiles,
   convTileCandidates,
 } from "./conv.ts";
-import { narrowTextureFits, textureFits } from "./conv_texture.ts";
+import { narrowTextureFits, releaseWeightTextures, textureFits } from "./conv_texture.ts";
 import { gramTexRows } from "./gram.ts";
 import { type KernelVariant, textureRoute, withVariant } from "./registry.ts";
 import {
@@ -305,6 +305,7 @@ export async function measureKey(
     const choice = mine * CONFIRM_MARGIN < theirs ? entry.choice : def;
     return { ...entry, choice, default: def, confirm: { [entry.choice]: mine, [def]: theirs } };
   } finally {
+    releaseWeightTextures(inputs);
     tf.dispose(inputs);
   }
 }

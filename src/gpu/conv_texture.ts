@@ -61,6 +61,28 @@ const TEX_MIN_SLICE_C4 = 4;
 /** Weight textures ([K, N] as N/4 x K texels), made once per weight tensor. */
 const weightTextures = new WeakMap<object, { device: GPUDevice; texture: GPUTexture }>();
 
+/**
+ * Destroy the weight textures made for `tensors` now, before the tensors are disposed, instead
+ * of when the garbage collector drops their entries (the tuner makes many short-lived weights).
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { releaseWeightTextures } from "./conv_texture.ts";
+ * const k = tf.ones([3, 3, 4, 64]);
+ * releaseWeightTextures([k]);
+ * k.dispose();
+ * ```
+ */
+export function releaseWeightTextures(tensors: readonly tf.Tensor[]): void {
+  for (const t of tensors) {
+    const hit = weightTextures.get(t.dataId);
+    if (!hit) continue;
+    hit.texture.destroy();
+    weightTextures.delete(t.dataId);
+  }
+}
+
 /** Whether conv3x3_tex.wgsl covers this shape (texture sizes and copy row alignment). */
 export function textureFits(gpu: GpuContext, shape: readonly number[], cOut: number): boolean {
   const [batch, h, w, c] = shape;
