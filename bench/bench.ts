@@ -37,6 +37,7 @@ import { type BackendName, initBackend, tf } from "../src/tf.ts";
 import { type KernelSet, selectKernels, STOCK_KERNELS, useKernels } from "../src/ops.ts";
 import { GpuContext } from "../src/gpu/device.ts";
 import type { AutoKernels } from "../src/gpu/auto.ts";
+import { median } from "../src/util/median.ts";
 import { adapterReport } from "../src/gpu/tuning.ts";
 import { hostInfo } from "../src/util/host.ts";
 import { caseKeys, runTune, type TuneChoice } from "./tune.ts";
@@ -251,12 +252,6 @@ async function settle(backend: BackendName, outs: tf.Tensor[]): Promise<void> {
   if (backend === "webgpu") await GpuContext.sync().idle();
   // wasm and cpu kernels run synchronously; reading one value also forces any lazy copy.
   else if (outs.length > 0 && outs[0].size > 0) await tf.slice(outs[0].flatten(), 0, 1).data();
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /**

@@ -31,6 +31,7 @@
 import { tf } from "../tf.ts";
 import type { KernelSet } from "../kernel_set.ts";
 import { STOCK_KERNELS } from "../stock_kernels.ts";
+import { median } from "../util/median.ts";
 import { GpuContext } from "./device.ts";
 import { CUSTOM_KERNEL_DESCRIPTORS, CUSTOM_KERNELS, initCustomKernels } from "./kernels.ts";
 import {
@@ -201,12 +202,6 @@ function onCandidate<T>(name: string, custom: KernelSet, fn: (set: KernelSet) =>
   if (v === "stock") return fn(STOCK_KERNELS);
   if (v === null) throw new Error(`tuning: unknown candidate '${name}'`);
   return withVariant(v, () => fn(custom));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /** Median ms per call: `runs` samples of `repeat` queued calls after `warmup` samples. */
