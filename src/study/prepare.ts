@@ -24,12 +24,12 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { decodeImage, encodePng, type RgbImage } from "../images/io.ts";
 import { layersUpTo } from "../vgg/layers.ts";
 import { loadVggWeights, type VggWeights } from "../vgg/weights.ts";
 import { UserError } from "../util/errors.ts";
-import { preflightWritable } from "../util/fs.ts";
+import { preflightWritable, realTarget } from "../util/fs.ts";
 import type { StudyConfig } from "./config.ts";
 import { describeRequirement, listClasses } from "./dataset.ts";
 import { imagesNeeded, makeDraws, makeSubsets, type Subset } from "./split.ts";
@@ -135,6 +135,36 @@ async function loadDataset(config: StudyConfig, log: (line: string) => void): Pr
 }
 
 /**
+ * Refuse an `--out` or `--cache` that is `--data` or lies inside it (after symlinks): the study
+ * would write PNGs into the dataset it reads, and a later run would take them for images of a
+ * class.
+ *
+ * @example
+ * ```ts
+ * import { checkPathsApart } from "./prepare.ts";
+ * await checkPathsApart({ data: "data/caltech101", out: "out/study", cache: "out/cache" }, false);
+ * ```
+ */
+export async function checkPathsApart(
+  paths: { data: string; out: string; cache: string },
+  shard: boolean,
+): Promise<void> {
+  const data = await realTarget(paths.data);
+  const flags: Array<["--out" | "--cache", string]> = [["--cache", paths.cache]];
+  if (!shard) flags.unshift(["--out", paths.out]);
+  for (const [flag, path] of flags) {
+    const real = await realTarget(path);
+    const rel = relative(data, real);
+    if (rel === "" || (!rel.startsWith("..") && !isAbsolute(rel))) {
+      throw new UserError(
+        `${flag} ${path} is ${rel === "" ? "" : "inside "}--data ${paths.data}: the study would ` +
+          `write into the dataset it reads; choose a ${flag} outside it`,
+      );
+    }
+  }
+}
+
+/**
  * Check everything that can fail cheaply, then decode the data and cut the
  * samples. With `shard`, `--out` is not needed (a shard only fills the cache).
  */
@@ -142,6 +172,7 @@ export async function prepareStudy(
   config: StudyConfig,
   opts: { shard: boolean; log: (line: string) => void },
 ): Promise<Prepared> {
+  await checkPathsApart(config, opts.shard);
   if (!opts.shard) await checkWritable(config.out, "--out");
   await checkWritable(config.cache, "--cache");
   const specs = layersUpTo([config.contentLayer, ...config.styleLayers], "--style-layers");

@@ -383,6 +383,33 @@ const ROWS: Row[] = [
     code: 2,
     message: /--out: cannot write .*style.png is not a directory/,
   },
+  ...(["--out", "--cache"] as const).map((flag): Row => ({
+    name: `study: ${flag} inside --data is refused before any work`,
+    entry: STUDY,
+    setup: async (d) => {
+      await images(d);
+      for (const c of ["a", "b"]) {
+        await Deno.mkdir(join(d, "data", c), { recursive: true });
+        await Deno.writeFile(join(d, "data", c, "x.png"), await png(40, 30));
+      }
+    },
+    args: (d) => [...studyBase(d), "--data", join(d, "data"), flag, join(d, "data", "a", "o")],
+    code: 2,
+    message: new RegExp(`${flag} \\S+ is inside --data \\S+: the study would write into`),
+  })),
+  {
+    name: "study: --out equal to --data (through a symlink) is refused",
+    entry: STUDY,
+    setup: async (d) => {
+      await images(d);
+      await Deno.mkdir(join(d, "data", "a"), { recursive: true });
+      await Deno.writeFile(join(d, "data", "a", "x.png"), await png(40, 30));
+      await Deno.symlink(join(d, "data"), join(d, "link"));
+    },
+    args: (d) => [...studyBase(d), "--data", join(d, "data"), "--out", join(d, "link")],
+    code: 2,
+    message: /--out .*link is --data .*: the study would write into the dataset it reads/,
+  },
   // --- weights validated as data (issue 8, 5) ---
   {
     name: "weights: a null manifest group",
