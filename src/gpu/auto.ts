@@ -37,11 +37,11 @@ import { CUSTOM_KERNEL_DESCRIPTORS, CUSTOM_KERNELS, initCustomKernels } from "./
 import {
   compileConvTiles,
   CONV_GEMM_TILES,
-  CONV_GRAD_NARROW,
+  convCoverage,
   type ConvGemmTiles,
   convTileCandidates,
 } from "./conv.ts";
-import { narrowTextureFits, releaseWeightTextures, textureFits } from "./conv_texture.ts";
+import { releaseWeightTextures } from "./conv_texture.ts";
 import { gramTexRows } from "./gram.ts";
 import { type KernelVariant, textureRoute, withVariant } from "./registry.ts";
 import {
@@ -111,18 +111,9 @@ export function candidatesFor(
 ): { names: string[]; default: string } {
   const onTexture = textureRoute(gpu);
   if (k.op === "conv3x3" || k.op === "conv3x3_grad_input") {
-    const [b, h, w, c] = k.input;
-    const out = k.out!;
-    let fits: boolean;
-    let narrow = false;
-    if (k.op === "conv3x3") {
-      const pad = (4 - c % 4) % 4;
-      fits = textureFits(gpu, k.input, out) ||
-        (pad > 0 && textureFits(gpu, [b, h, w, c + pad], out));
-    } else {
-      narrow = out <= 4 && c % 4 === 0 && c <= CONV_GRAD_NARROW.overrides.MAX_C;
-      fits = out <= 4 && narrowTextureFits(gpu, k.input) || textureFits(gpu, k.input, out);
-    }
+    const kind = k.op === "conv3x3" ? "forward" : "grad";
+    const { texture, narrow } = convCoverage(gpu, kind, k.input, k.out!);
+    const fits = texture !== null;
     const buffers = narrow ? ["buffer"] : convTileCandidates(gpu).map(tilesName);
     const names = ["stock", ...(fits ? ["texture"] : []), ...buffers];
     const fallback = narrow ? "buffer" : tilesName(CONV_GEMM_TILES);

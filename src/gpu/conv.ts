@@ -145,6 +145,40 @@ export const CONV_GRAD_NARROW: KernelDescriptor = defineKernel({
   params: GEMM_PARAMS,
 });
 
+/**
+ * Which kernels a conv of `gathered` [B,H,W,C] into `cOut` channels can take on `gpu`: whether
+ * a texture kernel covers it (the narrow gradient, the full one, or the forward pass with its
+ * channels zero-padded to 4) and whether the buffer route's gradient is the narrow kernel. The
+ * one statement of these conditions: the dispatch below and the tuner's candidates use it.
+ *
+ * @example
+ * ```ts
+ * import { GpuContext } from "./device.ts";
+ * import { convCoverage } from "./conv.ts";
+ * console.log(convCoverage(GpuContext.sync(), "grad", [1, 64, 64, 64], 3)); // { texture: ..., narrow: true }
+ * ```
+ */
+export function convCoverage(
+  gpu: GpuContext,
+  kind: "forward" | "grad",
+  gathered: readonly number[],
+  cOut: number,
+): { texture: "narrow" | "full" | "padded" | null; narrow: boolean } {
+  const [batch, h, w, cIn] = gathered;
+  const pad = (4 - cIn % 4) % 4;
+  const texture = kind === "grad" && cOut <= 4 && narrowTextureFits(gpu, gathered)
+    ? "narrow"
+    : textureFits(gpu, gathered, cOut)
+    ? "full"
+    : kind === "forward" && pad > 0 && textureFits(gpu, [batch, h, w, cIn + pad], cOut)
+    ? "padded"
+    : null;
+  // A gradient into at most 4 channels (the image) would idle most of a 64-wide GEMM tile.
+  const narrow = kind === "grad" && cOut <= 4 && cIn % 4 === 0 &&
+    cIn <= CONV_GRAD_NARROW.overrides.MAX_C;
+  return { texture, narrow };
+}
+
 /** The conv GEMM both directions share: `gathered` [B,H,W,K/9] into [B,H,W,cOut]. */
 function convGemm(
   kind: "forward" | "grad",
@@ -155,22 +189,17 @@ function convGemm(
 ): tf.Tensor4D {
   const gpu = GpuContext.sync();
   const [batch, h, w, cIn] = gathered.shape;
-  if (textureRoute(gpu)) {
-    if (kind === "grad" && cOut <= 4 && narrowTextureFits(gpu, gathered.shape)) {
-      return convTextureNarrow(gpu, gathered, second, weights, cOut);
-    }
-    if (textureFits(gpu, gathered.shape, cOut)) {
-      return convTexture(gpu, kind, gathered, second, weights, cOut);
-    }
+  const { texture, narrow } = convCoverage(gpu, kind, gathered.shape, cOut);
+  if (textureRoute(gpu) && texture !== null) {
+    if (texture === "narrow") return convTextureNarrow(gpu, gathered, second, weights, cOut);
+    if (texture === "full") return convTexture(gpu, kind, gathered, second, weights, cOut);
     // A forward pass from 1-3 channels (the image): pad them with zeros to 4 for the texture.
     const pad = (4 - cIn % 4) % 4;
-    if (kind === "forward" && pad > 0 && textureFits(gpu, [batch, h, w, cIn + pad], cOut)) {
-      const padded = tf.pad(gathered, [[0, 0], [0, 0], [0, 0], [0, pad]]) as tf.Tensor4D;
-      try {
-        return convTexture(gpu, kind, padded, second, weights, cOut, pad);
-      } finally {
-        padded.dispose();
-      }
+    const padded = tf.pad(gathered, [[0, 0], [0, 0], [0, 0], [0, pad]]) as tf.Tensor4D;
+    try {
+      return convTexture(gpu, kind, padded, second, weights, cOut, pad);
+    } finally {
+      padded.dispose();
     }
   }
   const what = kind === "forward" ? "conv3x3" : "conv3x3 input gradient";
@@ -182,9 +211,6 @@ function convGemm(
   const gBuf = gpu.bufferOf(gathered);
   const sBuf = gpu.bufferOf(second);
   const wBuf = gpu.bufferOf(weights);
-  // A gradient into at most 4 channels (the image) would idle most of a 64-wide GEMM tile.
-  const narrow = kind === "grad" && cOut <= 4 && cIn % 4 === 0 &&
-    cIn <= CONV_GRAD_NARROW.overrides.MAX_C;
   // The narrow kernel has no tiles to choose; its m_tiles uniform is in default GEMM tiles.
   const tiled = convGemmKernels(narrow ? CONV_GEMM_TILES : variantTiles() ?? CONV_GEMM_TILES);
   const desc = kind === "forward" ? tiled.forward : narrow ? CONV_GRAD_NARROW : tiled.grad;
