@@ -404,9 +404,6 @@ export class AutoKernels implements KernelSet {
    */
   async tunePending(): Promise<void> {
     if (this.pending.size === 0) return;
-    await this.cache.reload();
-    for (const key of [...this.pending]) if (this.cache.get(key)) this.pending.delete(key);
-    if (this.pending.size === 0) return;
     if (this.waiting) {
       // Not worth a lock attempt every step: only once the other process is done.
       try {
@@ -435,6 +432,7 @@ export class AutoKernels implements KernelSet {
       return;
     }
     this.waiting = false;
+    if (done.length === 0) return; // another process cached them all meanwhile
     const changed = done.filter(([, e]) => e.choice !== e.default).length;
     this.log(
       `kernels auto: measured ${done.length} new op shape(s) in ` +
