@@ -25,7 +25,14 @@ import { UserError } from "../util/errors.ts";
 import { type FlagSpec, parseFlagValue as parseTableValue } from "../util/flags.ts";
 import { DEFAULT_ADAM, DEFAULT_LBFGS, PROFILES } from "../style/options.ts";
 import type { LbfgsConfig } from "../style/lbfgs.ts";
-import type { ClassifierKind } from "./types.ts";
+import {
+  type ClassifierKind,
+  type Endpoint,
+  ENDPOINTS,
+  STYLE_GROUPS,
+  type StyleGroup,
+} from "./types.ts";
+import { CORRUPTIONS, type CorruptionName } from "../images/corrupt.ts";
 
 /** Every resolved knob of a study run. */
 export interface StudyConfig {
@@ -38,7 +45,20 @@ export interface StudyConfig {
   /** Number of draws or subsets. */
   samples: number;
   seed: number;
+  /** Style image of the plan's light/medium/heavy groups. */
   style: string;
+  /** The `bank` group's styles (files), drawn per training image. */
+  styles: string[];
+  /** Held-out styles of the texture-shift condition; never used for a training image. */
+  testStyles: string[];
+  /** Style groups to train (always with `none`, the control), in report order. */
+  groups: StyleGroup[];
+  /** Images per class reserved from every draw's training set for the stylized and corrupted evaluation conditions. */
+  evalPool: number;
+  /** Corruptions of the corruption condition, each at severities 1-3. */
+  corruptions: CorruptionName[];
+  /** The endpoint declared primary before the run; the report opens with it. */
+  primaryEndpoint: Endpoint;
   weights: string;
   profile: "paper" | "offline";
   contentLayer: string;
@@ -74,8 +94,23 @@ export type StudyPresetName = "full" | "cpu" | "quick" | "smoke";
 
 type PresetValues = Omit<
   StudyConfig,
-  "preset" | "data" | "style" | "weights" | "out" | "cache" | "backend" | "kernels" | "workers"
+  | "preset"
+  | "data"
+  | "style"
+  | "styles"
+  | "testStyles"
+  | "weights"
+  | "out"
+  | "cache"
+  | "backend"
+  | "kernels"
+  | "workers"
 >;
+
+/** The default style bank and held-out test styles (files of `deno task data`, in `data/styles/`). */
+export const DEFAULT_BANK = ["composition_vii.jpg", "starry_night.jpg", "shipwreck.jpg"] as const;
+/** The default held-out test styles. */
+export const DEFAULT_TEST_STYLES = ["the_scream.jpg", "great_wave.jpg"] as const;
 
 const BASE = {
   classes: ["butterfly", "crab", "scorpion"],
@@ -90,6 +125,10 @@ const BASE = {
   augmentCount: 4,
   augmentSeed: 20240,
   bootstrapIterations: 10000,
+  groups: [...STYLE_GROUPS],
+  evalPool: 10,
+  corruptions: [...CORRUPTIONS],
+  primaryEndpoint: "texture_shift_accuracy" as Endpoint,
 };
 
 /** The presets' values. */
@@ -142,6 +181,7 @@ export const STUDY_PRESETS: Record<StudyPresetName, PresetValues> = {
     imageSize: 48,
     transferSteps: 300,
     cnnSteps: 100,
+    evalPool: 5,
   },
   smoke: {
     ...BASE,
@@ -160,6 +200,7 @@ export const STUDY_PRESETS: Record<StudyPresetName, PresetValues> = {
     transferSteps: 200,
     cnnSteps: 60,
     augmentCount: 2,
+    evalPool: 2,
     bootstrapIterations: 1000,
   },
 };
@@ -183,7 +224,43 @@ export const STUDY_FLAGS: Record<string, FlagSpec & { key: keyof StudyConfig }> 
     help: "training originals per class and draw (or subset)",
   },
   seed: { key: "seed", kind: "int", help: "seed of the split and every other random choice" },
-  style: { key: "style", kind: "path", help: "style image" },
+  style: { key: "style", kind: "path", help: "style image of the light/medium/heavy groups" },
+  styles: {
+    key: "styles",
+    kind: "list",
+    value: "A,B,..|DIR",
+    help: "style bank of the `bank` group: image files, or a directory of them",
+  },
+  "test-styles": {
+    key: "testStyles",
+    kind: "list",
+    value: "A,B,..|DIR",
+    help: "held-out styles of the texture-shift condition (never in the bank)",
+  },
+  groups: {
+    key: "groups",
+    kind: "list",
+    choices: STYLE_GROUPS,
+    help: "style groups to train (none, the control, is always included)",
+  },
+  "eval-pool": {
+    key: "evalPool",
+    kind: "int",
+    help: "images per class reserved from training for the texture-shift, cue-conflict and corruption conditions",
+  },
+  corruptions: {
+    key: "corruptions",
+    kind: "list",
+    choices: CORRUPTIONS,
+    help: "corruptions of the corruption condition (each at severities 1-3)",
+  },
+  primary: {
+    key: "primaryEndpoint",
+    kind: "enum",
+    choices: ENDPOINTS,
+    noun: "endpoint",
+    help: "the endpoint declared primary before the run (the report opens with it)",
+  },
   weights: { key: "weights", kind: "path", help: "VGG19 weights (tfjs dir or Keras .h5)" },
   profile: {
     key: "profile",
@@ -266,7 +343,14 @@ export const STUDY_FLAGS: Record<string, FlagSpec & { key: keyof StudyConfig }> 
 /** Resolve a preset plus overrides (already parsed) into a full config. */
 export function resolveStudyConfig(
   overrides: Partial<Omit<StudyConfig, "preset">> & { preset?: string },
-  defaults: { data?: string; style?: string; weights?: string; cache?: string } = {},
+  defaults: {
+    data?: string;
+    style?: string;
+    styles?: string[];
+    testStyles?: string[];
+    weights?: string;
+    cache?: string;
+  } = {},
 ): StudyConfig {
   const preset = (overrides.preset ?? "quick") as StudyPresetName;
   if (!(preset in STUDY_PRESETS)) {
@@ -291,6 +375,8 @@ export function resolveStudyConfig(
     ...fromProfile,
     data: defaults.data ?? "",
     style: defaults.style ?? "",
+    styles: defaults.styles ?? [],
+    testStyles: defaults.testStyles ?? [],
     weights: defaults.weights ?? "",
     cache: defaults.cache ?? "",
     backend: "auto",
@@ -338,6 +424,24 @@ export function resolveStudyConfig(
       `--classes: a classifier needs at least 2 classes, got ${config.classes.length} (${
         config.classes.join(",")
       })`,
+    );
+  }
+  if (!config.groups.includes("none")) {
+    // Every comparison is against the control; a run without it answers nothing.
+    config.groups = ["none", ...config.groups];
+  }
+  config.groups = STYLE_GROUPS.filter((g) => config.groups.includes(g));
+  if (!(Number.isInteger(config.evalPool) && config.evalPool >= 0)) {
+    throw new UserError(`--eval-pool: expected an integer >= 0, got ${config.evalPool}`);
+  }
+  if (!(ENDPOINTS as readonly string[]).includes(config.primaryEndpoint)) {
+    throw new UserError(
+      `--primary: unknown endpoint '${config.primaryEndpoint}' (known: ${ENDPOINTS.join(", ")})`,
+    );
+  }
+  if (config.evalPool === 0 && config.primaryEndpoint !== "clean_accuracy") {
+    throw new UserError(
+      `--primary: ${config.primaryEndpoint} needs an evaluation pool; --eval-pool is 0`,
     );
   }
   if (!(Number.isInteger(config.augmentCount) && config.augmentCount >= 0)) {

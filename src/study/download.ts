@@ -1,6 +1,7 @@
 /**
- * `deno task data`: download the official Caltech-101 archive, the style image
- * (Kandinsky's Composition VII) and the Tübingen content image into the user
+ * `deno task data`: download the official Caltech-101 archive, the style
+ * paintings (the bank and held-out test styles, Composition VII among them,
+ * each pinned to a repository commit) and the Tübingen content image into the user
  * cache, verifying every file against a published or pinned checksum.
  *
  * Nothing unverified or half-written ever sits at a final path: downloads go
@@ -29,7 +30,7 @@ import { Unzip, UnzipInflate } from "fflate";
 import { type ReadEntry, Unpack } from "tar";
 import { runMain, UserError } from "../util/errors.ts";
 import { cacheDir, exists, preflightWritable } from "../util/fs.ts";
-import { ASSETS } from "../util/assets.ts";
+import { ASSETS, STYLE_ASSETS } from "../util/assets.ts";
 import { downloadVerified } from "../util/download.ts";
 import { Progress } from "../util/progress.ts";
 import { CALTECH_SUBDIR } from "./dataset.ts";
@@ -314,7 +315,7 @@ async function main(): Promise<void> {
   if (parsed.values.dir) await preflightWritable(join(parsed.values.dir, ".write-probe"), "--dir");
   const dir = resolve(parsed.values.dir ?? join(cacheDir(), "data"));
   // ASSETS holds the images' sources and sha256 (those of the shared data folder's copies).
-  const images = [ASSETS.compositionVii, ASSETS.tubingen].map((a) => ({
+  const images = [...STYLE_ASSETS, ASSETS.tubingen].map((a) => ({
     ...a,
     dest: join(dir, a.file.replace(/^data\//, "")),
   }));
@@ -331,8 +332,8 @@ async function main(): Promise<void> {
   }
   console.error(`ok ${join(caltechDir, CALTECH_SUBDIR)}`);
   console.log(`data ready: pass --data ${caltechDir}`);
-  console.log(`style image: ${images[0].dest}`);
-  console.log(`content image: ${images[1].dest}`);
+  console.log(`style images: ${join(dir, "styles")}/ (bank and test styles)`);
+  console.log(`content image: ${images[images.length - 1].dest}`);
 }
 
 if (import.meta.main) await runMain(main);

@@ -12,21 +12,93 @@
  */
 
 /** Version of the results.json layout; bump on any incompatible change. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * The style groups, in report order: `none` trains on originals only; `copy`
  * adds every original a second time through the stylization pipeline's
  * resize and PNG encode/decode with no optimisation (the "more images"
- * control); light/medium/heavy add one stylized copy each.
+ * control); light/medium/heavy add one copy stylized with `--style` at that
+ * fixed ratio (the plan's groups); `bank` adds one copy stylized with a style
+ * drawn from the `--styles` bank at a ratio drawn log-uniformly between the
+ * heavy and light ratios (style randomisation, Jackson et al. 2019).
  */
-export const STYLE_GROUPS = ["none", "copy", "light", "medium", "heavy"] as const;
+export const STYLE_GROUPS = ["none", "copy", "light", "medium", "heavy", "bank"] as const;
 /** One style group. */
 export type StyleGroup = typeof STYLE_GROUPS[number];
-/** The groups whose added images come from the stylization optimiser. */
+/** The plan's fixed-ratio groups: `--style` at the profile's light/medium/heavy ratio. */
 export const STYLED_GROUPS = ["light", "medium", "heavy"] as const;
-/** A group that runs the optimiser. */
+/** A fixed-ratio group. */
 export type StyledGroup = typeof STYLED_GROUPS[number];
+/** Every group whose added images come from the stylization optimiser. */
+export const OPTIMISED_GROUPS = [...STYLED_GROUPS, "bank"] as const;
+/** A group that runs the optimiser. */
+export type OptimisedGroup = typeof OPTIMISED_GROUPS[number];
+
+/**
+ * The study's endpoints, each scored per classifier run and compared draw by
+ * draw with the baselines:
+ *
+ * - `clean_accuracy`: accuracy on the draw's test images (its complement);
+ * - `texture_shift_accuracy`: accuracy on the evaluation pool stylized with
+ *   each held-out `--test-styles` style (medium ratio), pooled over styles;
+ * - `corruption_accuracy`: accuracy on the evaluation pool under every
+ *   corruption and severity, pooled (equal counts, so the mean over
+ *   corruptions);
+ * - `shape_bias`: on cue-conflict images (shape of class A, texture of
+ *   class B), shape / (shape + texture) decisions (Geirhos et al. 2019).
+ */
+export const ENDPOINTS = [
+  "clean_accuracy",
+  "texture_shift_accuracy",
+  "corruption_accuracy",
+  "shape_bias",
+] as const;
+/** One endpoint. */
+export type Endpoint = typeof ENDPOINTS[number];
+
+/** Kinds of evaluation condition beyond the clean test set. */
+export type ConditionKind = "texture_shift" | "corruption" | "cue_conflict";
+
+/**
+ * One evaluation condition: a fixed set of images scored by every run
+ * (results.json `evaluation.conditions[]`; runs hold only their predictions).
+ * Names: `texture:<style>`, `corruption:<name>:<severity>`, `cue_conflict`.
+ */
+export interface EvalCondition {
+  name: string;
+  kind: ConditionKind;
+  /** `texture_shift`: the test style's file; `corruption`: the corruption's name. */
+  source: string | null;
+  /** `corruption`: 1..3; otherwise null. */
+  severity: number | null;
+  /** Image names, e.g. `crab/image_0003.jpg#texture:the_scream`. */
+  images: string[];
+  /** True (shape) class index per image, in `classes` order. */
+  labels: number[];
+  /** `cue_conflict`: the texture's class index per image; otherwise absent. */
+  texture_labels?: number[];
+}
+
+/** Shape and texture decisions on cue-conflict images (shape_bias null when both are 0). */
+export interface ShapeBiasCounts {
+  shape: number;
+  texture: number;
+  other: number;
+  shape_bias: number | null;
+}
+
+/** One run's scores beyond the clean test set. */
+export interface RunEvaluation {
+  /** Condition name -> predicted class per image, in the condition's image order. */
+  predictions: Record<string, number[]>;
+  /** Condition name -> accuracy. */
+  accuracy: Record<string, number>;
+  /** Every endpoint's value (null when the run has no such condition, or shape bias is undefined). */
+  endpoints: Record<Endpoint, number | null>;
+  /** Cue-conflict decisions: overall and per shape class. */
+  shape_bias: { overall: ShapeBiasCounts; per_class: Record<string, ShapeBiasCounts> };
+}
 /** The baselines every configuration is compared with. */
 export const BASELINES = ["none", "copy"] as const;
 /** `none`: the plan's control (no added images, no static augmentation); `copy`: the copy group at the same static augmentation setting. */
@@ -65,22 +137,56 @@ export interface RunResult {
   predictions: number[];
   /** Seconds spent training this classifier. */
   train_seconds: number;
+  /** Scores under the evaluation conditions (texture shift, corruptions, cue conflict). */
+  evaluation: RunEvaluation;
 }
 
-/** One draw's paired difference of a configuration from its baseline (same test images). */
+/** One draw's paired difference of a configuration from its baseline on one endpoint (same images). */
 export interface DrawDiff {
   draw: number;
-  accuracy_diff: number;
-  macro_f1_diff: number;
-  /** Test images the baseline got right and the config wrong (b), and vice versa (c). */
-  mcnemar_b: number;
-  mcnemar_c: number;
-  /** McNemar's exact two-sided p for this draw (supporting detail only). */
-  mcnemar_p: number;
+  /** The endpoint's value for the configuration's run and the baseline's run of this draw. */
+  config_value: number;
+  baseline_value: number;
+  /** config_value - baseline_value. */
+  diff: number;
+  /** `clean_accuracy` only: the macro-F1 difference; null otherwise. */
+  macro_f1_diff: number | null;
+  /**
+   * Accuracy endpoints: images the baseline got right and the config wrong (b), and vice
+   * versa (c), and McNemar's exact two-sided p (supporting detail only); null for shape bias.
+   */
+  mcnemar_b: number | null;
+  mcnemar_c: number | null;
+  mcnemar_p: number | null;
 }
 
-/** A configuration compared with one baseline, draw by draw. The analysis unit is the draw. */
-export interface Comparison {
+/** Draw-level statistics of one paired difference (an endpoint, or clean macro-F1). */
+export interface DiffStats {
+  /** Mean over draws of the per-draw differences. */
+  mean_diff: number;
+  /** Sample sd over draws (null when n < 2). */
+  sd_diff: number | null;
+  /** t-interval over draws of the mean difference (null when n < 2). */
+  ci95_draws: [number, number] | null;
+  /** Two-level bootstrap (draws, then evaluation images within draws) percentile interval. */
+  ci95_bootstrap: [number, number];
+  /** Wilcoxon signed-rank test over draws, two-sided (exact for n <= 20). */
+  p_wilcoxon: number;
+  /** Holm-adjusted `p_wilcoxon` across the run's family (see {@link Comparison}). */
+  p_holm: number;
+  /** Smallest true mean difference a paired t-test at alpha 0.05 detects with 80% power, given the observed sd (null when n < 2). */
+  mde80: number | null;
+}
+
+/**
+ * A configuration compared with one baseline on one endpoint, draw by draw;
+ * the analysis unit is the draw. The endpoint's fields are at the top level;
+ * Holm covers every endpoint's comparisons of the run as one family.
+ * `macro_f1` (clean endpoint only) is its own Holm family, as supporting
+ * detail.
+ */
+export interface Comparison extends DiffStats {
+  endpoint: Endpoint;
   style: StyleGroup;
   static_augmentation: boolean;
   classifier: ClassifierKind;
@@ -91,27 +197,8 @@ export interface Comparison {
   per_draw: DrawDiff[];
   /** Number of draws (n). */
   draws: number;
-  mean_accuracy_diff: number;
-  /** Sample sd over draws of the per-draw accuracy differences (null when n < 2). */
-  sd_accuracy_diff: number | null;
-  /** t-interval over draws of the mean accuracy difference (null when n < 2). */
-  accuracy_diff_ci95_draws: [number, number] | null;
-  /** Two-level bootstrap (draws, then test images within draws) percentile interval. */
-  accuracy_diff_ci95_bootstrap: [number, number];
-  /** Wilcoxon signed-rank test over draws, two-sided (exact for n <= 20). */
-  p_wilcoxon: number;
-  /** Holm-adjusted `p_wilcoxon` across all accuracy comparisons of the run. */
-  p_holm: number;
-  /** Smallest true mean accuracy difference a paired t-test at alpha 0.05 detects with 80% power, given the observed sd (null when n < 2). */
-  mde80_accuracy: number | null;
-  mean_macro_f1_diff: number;
-  sd_macro_f1_diff: number | null;
-  macro_f1_diff_ci95_draws: [number, number] | null;
-  macro_f1_diff_ci95_bootstrap: [number, number];
-  p_wilcoxon_macro_f1: number;
-  /** Holm-adjusted across all macro-F1 comparisons of the run. */
-  p_holm_macro_f1: number;
-  mde80_macro_f1: number | null;
+  /** `clean_accuracy` only: the same analysis of macro-F1; null otherwise. */
+  macro_f1: DiffStats | null;
 }
 
 /** What one added (copy or stylized) training image is, measured against its original. */
@@ -119,8 +206,10 @@ export interface StylizedRecord {
   /** Original, relative to `--data`. */
   image: string;
   style: Exclude<StyleGroup, "none">;
-  /** Content:style ratio (null for `copy`). */
+  /** Content:style ratio (null for `copy`); for `bank`, the ratio drawn for this copy. */
   ratio: number | null;
+  /** Style image file (null for `copy`); for `bank`, the style drawn for this copy. */
+  style_file: string | null;
   /** Optimiser steps taken (0 for `copy`). */
   steps: number;
   /** Step of the kept (lowest-loss) image; >= 1 for a stylized group (null for `copy`). */

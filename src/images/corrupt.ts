@@ -1,0 +1,14 @@
+// Placeholder until the corruptions module lands (branch `corrupt`).
+import type { RgbImage } from "./io.ts";
+export const CORRUPTIONS = ["gaussian_noise", "gaussian_blur", "jpeg", "contrast", "pixelate"] as const;
+export type CorruptionName = typeof CORRUPTIONS[number];
+export const SEVERITIES = [1, 2, 3] as const;
+export type Severity = typeof SEVERITIES[number];
+export function corrupt(
+  _img: RgbImage,
+  _name: CorruptionName,
+  _severity: Severity,
+  _seed: number,
+): Promise<RgbImage> {
+  throw new Error("not yet");
+}
