@@ -80,6 +80,38 @@ export interface EvalCondition {
   texture_labels?: number[];
 }
 
+/** One cue-conflict image: the shape of `image` (class `shape_class`), the texture of a centre crop of `texture_image`. */
+export interface CueConflictPair {
+  image: string;
+  texture_image: string;
+  shape_class: string;
+  texture_class: string;
+}
+
+/**
+ * The fixed evaluation material of a run (results.json `evaluation`): the pool
+ * reserved from every draw's training set and the conditions made from it.
+ */
+export interface EvaluationSet {
+  /** Class -> pool image ids (relative to `--data`), never in any draw's training set. */
+  pool: Record<string, string[]>;
+  /** Every condition beyond the clean test set, in report order: texture, cue conflict, corruptions. */
+  conditions: EvalCondition[];
+  /** Held-out style files of the texture-shift condition. */
+  test_styles: string[];
+  /** Content:style ratio of the texture-shift images (the profile's medium). */
+  texture_ratio: number;
+  /** Content:style ratio of the cue-conflict images (the profile's heavy). */
+  cue_conflict_ratio: number;
+  /** Side fraction of the centre crop taken from the texture image. */
+  texture_crop: number;
+  cue_conflict_pairs: CueConflictPair[];
+  /** Corruption -> its parameter at severities 1, 2, 3 (see src/images/corrupt.ts). */
+  corruption_params: Record<string, readonly number[]>;
+  /** Seed of the corruptions (noise) and of the cue-conflict pairing. */
+  seed: number;
+}
+
 /** Shape and texture decisions on cue-conflict images (shape_bias null when both are 0). */
 export interface ShapeBiasCounts {
   shape: number;
