@@ -12,3 +12,10 @@ export function corrupt(
 ): Promise<RgbImage> {
   throw new Error("not yet");
 }
+export const CORRUPTION_PARAMS: Readonly<Record<CorruptionName, readonly [number, number, number]>> = {
+  gaussian_noise: [0, 0, 0],
+  gaussian_blur: [0, 0, 0],
+  jpeg: [0, 0, 0],
+  contrast: [0, 0, 0],
+  pixelate: [0, 0, 0],
+};

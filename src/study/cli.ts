@@ -11,13 +11,20 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { cacheDir, exists } from "../util/fs.ts";
 import { runMain, UserError } from "../util/errors.ts";
 import { flagHelp, type FlagTable, parseFlagTable } from "../util/flags.ts";
 import { assetPath, ASSETS } from "../util/assets.ts";
 import { cachedWeightsPath } from "../vgg/download.ts";
-import { resolveStudyConfig, STUDY_FLAGS, STUDY_PRESETS, type StudyConfig } from "./config.ts";
+import {
+  DEFAULT_BANK,
+  DEFAULT_TEST_STYLES,
+  resolveStudyConfig,
+  STUDY_FLAGS,
+  STUDY_PRESETS,
+  type StudyConfig,
+} from "./config.ts";
 import { parseShard } from "./shard.ts";
 import { runStudy } from "./run.ts";
 import { layersUpTo } from "../vgg/layers.ts";
@@ -142,6 +149,27 @@ export function studyHelp(): string {
   return flagHelp("deno task study [options]", STUDY_CLI_FLAGS);
 }
 
+/**
+ * The default style list for `flag`: the named files beside `--style` when
+ * all are there (e.g. a shared `data/styles/` folder), else in the cache's
+ * `data/styles/` (`deno task data`), else a UserError saying how to get them.
+ */
+async function defaultStyles(
+  names: readonly string[],
+  style: string,
+  flag: string,
+): Promise<string[]> {
+  for (const dir of [dirname(style), join(cacheDir(), "data", "styles")]) {
+    const files = names.map((n) => join(dir, n));
+    if ((await Promise.all(files.map(exists))).every(Boolean)) return files;
+  }
+  throw new UserError(
+    `--${flag}: not given and ${names.join(", ")} are not beside --style nor in ${
+      join(cacheDir(), "data", "styles")
+    }; run \`deno task data\` or pass --${flag}`,
+  );
+}
+
 async function defaultPath(path: string, flag: string, how: string): Promise<string> {
   if (await exists(path)) return path;
   throw new UserError(`--${flag}: not given and ${path} is missing; ${how}`);
@@ -176,6 +204,12 @@ export async function studyMain(args: string[]): Promise<void> {
       : [classifier as "transfer" | "cnn"];
   }
   const shard = typeof values.shard === "string" ? parseShard(values.shard) : null;
+  const style = overrides.style ??
+    await defaultPath(
+      assetPath(ASSETS.compositionVii),
+      "style",
+      "run `deno task data` or pass --style FILE",
+    );
   const config = resolveStudyConfig(overrides, {
     data: overrides.data ??
       await defaultPath(
@@ -183,12 +217,9 @@ export async function studyMain(args: string[]): Promise<void> {
         "data",
         "run `deno task data` or pass --data DIR",
       ),
-    style: overrides.style ??
-      await defaultPath(
-        assetPath(ASSETS.compositionVii),
-        "style",
-        "run `deno task data` or pass --style FILE",
-      ),
+    style,
+    styles: overrides.styles ?? [],
+    testStyles: overrides.testStyles ?? [],
     weights: overrides.weights ??
       await defaultPath(
         cachedWeightsPath(),
@@ -197,13 +228,20 @@ export async function studyMain(args: string[]): Promise<void> {
       ),
     cache: overrides.cache ?? join(cacheDir(), "stylized"),
   });
+  // The default lists are looked for only when the run uses them.
+  if (!overrides.styles && config.groups.includes("bank")) {
+    config.styles = await defaultStyles(DEFAULT_BANK, style, "styles");
+  }
+  if (!overrides.testStyles && config.evalPool > 0) {
+    config.testStyles = await defaultStyles(DEFAULT_TEST_STYLES, style, "test-styles");
+  }
   await checkStudySizes(config);
   console.error(
     `study: preset ${config.preset}, ${
       config.classes.join("/")
     }, ${config.samples} ${config.sampling} x ${config.trainPerClass} per class, ${config.iterations} ${config.optimizer} steps at ${config.stylizeSize}px (style ${config.styleSize}px), classifiers ${
       config.classifiers.join("+")
-    }, ${config.workers} worker(s)`,
+    }, groups ${config.groups.join(",")}, eval pool ${config.evalPool}/class, primary endpoint ${config.primaryEndpoint}, ${config.workers} worker(s)`,
   );
   const outcome = await runStudy(config, { shard });
   if (outcome.resultsPath) {

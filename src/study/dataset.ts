@@ -73,13 +73,23 @@ export interface ClassRequirement {
   trainPerClass: number;
   mode: "draws" | "subsets";
   count: number;
+  /** Images reserved per class for the evaluation pool (`--eval-pool`); default 0. */
+  evalPool?: number;
+}
+
+/** Images a class must have for `need`: the sampling's plus the evaluation pool. */
+export function imagesRequired(need: ClassRequirement): number {
+  return imagesNeeded(need.mode, need.count, need.trainPerClass) + (need.evalPool ?? 0);
 }
 
 /** The requirement in words, for error messages. */
 export function describeRequirement(need: ClassRequirement): string {
-  return need.mode === "draws"
+  const sampling = need.mode === "draws"
     ? `${need.count} draws of ${need.trainPerClass} training images plus one test image`
     : `${need.count} disjoint subsets of ${need.trainPerClass} training images plus one test image`;
+  return need.evalPool
+    ? `--eval-pool ${need.evalPool} (reserved from training) and ${sampling}`
+    : sampling;
 }
 
 /**
@@ -101,7 +111,7 @@ export async function listClasses(
 ): Promise<Record<string, string[]>> {
   const sub = await classRoot(dataDir);
   const available = await availableClasses(dataDir);
-  const required = need ? imagesNeeded(need.mode, need.count, need.trainPerClass) : 1;
+  const required = need ? imagesRequired(need) : 1;
   const out: Record<string, string[]> = {};
   for (const name of classes) {
     if (Object.hasOwn(out, name)) throw new UserError(`class '${name}' is listed twice`);

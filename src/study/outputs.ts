@@ -1,6 +1,6 @@
 /**
- * Study phase 5, report: results.json (schema 2, documented in the README),
- * the example grid, and the report files (results.csv, report.md,
+ * Study phase 5, report: results.json (schema 3, documented in the README),
+ * the example grids (training images; evaluation conditions), and the report files (results.csv, report.md,
  * report.html) through `src/report`.
  *
  * @example
@@ -19,7 +19,9 @@ import { cpuModel } from "../util/host.ts";
 import { type ImageGridRow, type LossHistory, writeReport } from "../report/report.ts";
 import type { StudyConfig } from "./config.ts";
 import type { Prepared } from "./prepare.ts";
-import { type AddedImage, addedName } from "./stylize.ts";
+import { type AddedImage, addedName, cueName, textureName } from "./stylize.ts";
+import { corruptionName, type Evaluation } from "./evaluation.ts";
+import { SEVERITIES } from "../images/corrupt.ts";
 import { augmentSet, staticTransforms } from "./augment.ts";
 import { DEFAULT_CNN_CONFIG, DEFAULT_TRANSFER_CONFIG, loadBackbone } from "./classifier.ts";
 import {
@@ -40,6 +42,7 @@ export interface OutputsInput {
   stylization: { jobs: number; run_now: number; cached: number };
   added: Map<string, AddedImage>;
   stylized: StylizedRecord[];
+  evaluation: Evaluation;
   runs: RunResult[];
   comparisons: Comparison[];
 }
@@ -55,7 +58,7 @@ async function exampleGrid(input: OutputsInput): Promise<ImageGridRow[]> {
       const cells: ImageGridRow["cells"] = [];
       const variants: Array<[string, RgbImage]> = [
         ["original", prepared.data.images.get(image)!],
-        ...(["copy", ...STYLED_GROUPS] as const).map((g) =>
+        ...config.groups.filter((g) => g !== "none").map((g) =>
           [g, added.get(addedName(image, g))!.image] as [string, RgbImage]
         ),
       ];
@@ -78,10 +81,63 @@ async function exampleGrid(input: OutputsInput): Promise<ImageGridRow[]> {
   return rows;
 }
 
+/**
+ * Example grids of the evaluation conditions, for the first pool images of
+ * each class: the original and each texture-shift version; the original, its
+ * texture source and the cue-conflict image; the original under each
+ * corruption at severities 1-3.
+ */
+async function evalGrids(input: OutputsInput): Promise<{
+  textureShift: ImageGridRow[];
+  cueConflict: ImageGridRow[];
+  corruptions: ImageGridRow[];
+}> {
+  const { config, prepared, evaluation } = input;
+  const dir = join(config.out, "examples", "evaluation");
+  const save = async (image: string, label: string, img: RgbImage) => {
+    const stem = image.replace(/[\\/]/g, "_").replace(/\.[a-z]+$/i, "");
+    const path = join(dir, `${stem}_${label.replace(/[^a-z0-9_]+/gi, "_")}.png`);
+    await savePng(path, img);
+    return { caption: label, path };
+  };
+  const firsts = config.classes.flatMap((c) => (prepared.pool[c] ?? []).slice(0, 1));
+  const textureShift: ImageGridRow[] = [], cueConflict: ImageGridRow[] = [];
+  const corruptions: ImageGridRow[] = [];
+  for (const image of firsts) {
+    const original = prepared.data.images.get(image)!;
+    const row = [await save(image, "original", original)];
+    for (const t of prepared.testStyles) {
+      const name = textureName(image, t.name);
+      row.push(await save(image, t.name, evaluation.images.get(name)!));
+    }
+    if (prepared.testStyles.length > 0) textureShift.push({ label: image, cells: row });
+    const pair = prepared.cuePairs.find((c) => c.image === image);
+    if (pair) {
+      cueConflict.push({
+        label: `${image} (shape: ${pair.shape_class}, texture: ${pair.texture_class})`,
+        cells: [
+          row[0],
+          await save(image, "texture source", prepared.data.images.get(pair.texture_image)!),
+          await save(image, "cue conflict", evaluation.images.get(cueName(image))!),
+        ],
+      });
+    }
+    for (const corruption of config.corruptions) {
+      const cells = [row[0]];
+      for (const severity of SEVERITIES) {
+        const name = corruptionName(image, corruption, severity);
+        cells.push(await save(image, `${corruption} ${severity}`, evaluation.images.get(name)!));
+      }
+      corruptions.push({ label: `${image}: ${corruption}`, cells });
+    }
+  }
+  return { textureShift, cueConflict, corruptions };
+}
+
 function lossHistories(input: OutputsInput): LossHistory[] {
   const { config, prepared, added } = input;
   return config.classes.flatMap((cls) =>
-    STYLED_GROUPS.map((g) => {
+    STYLED_GROUPS.filter((g) => config.groups.includes(g)).map((g) => {
       const image = prepared.samples[0].train[cls][0];
       const h = added.get(addedName(image, g))?.history ?? [];
       return {
@@ -147,6 +203,13 @@ export async function writeOutputs(
       best_rule: "lowest total loss among steps >= 1",
     },
     stylized,
+    style_bank: {
+      styles: prepared.bank.map((b) => ({ file: b.file, sha256: b.sha256 })),
+      ratio_range: [config.ratios.heavy, config.ratios.light],
+      ratio_distribution: "log-uniform",
+      draw: "per training image, seeded by the study seed and the image id",
+    },
+    evaluation: input.evaluation.set,
     static_augmentation: {
       transforms: staticTransforms(config.augmentSeed, config.augmentCount),
       fill: "reflect",
@@ -187,6 +250,9 @@ export async function writeOutputs(
         count: config.samples,
         train_per_class: config.trainPerClass,
       },
+      primaryEndpoint: config.primaryEndpoint,
+      evaluation: input.evaluation.set,
+      evalGrids: await evalGrids(input),
       lossHistories: lossHistories(input),
       imageGrid: await exampleGrid(input),
     } as Parameters<typeof writeReport>[0],

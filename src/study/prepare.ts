@@ -31,9 +31,12 @@ import { loadVggWeights, type VggWeights } from "../vgg/weights.ts";
 import { UserError } from "../util/errors.ts";
 import { preflightWritable, realTarget } from "../util/fs.ts";
 import type { StudyConfig } from "./config.ts";
-import { describeRequirement, listClasses } from "./dataset.ts";
-import { imagesNeeded, makeDraws, makeSubsets, type Subset } from "./split.ts";
+import { describeRequirement, imagesRequired, listClasses } from "./dataset.ts";
+import { makeDraws, makeSubsets, type Subset } from "./split.ts";
 import { sha256Hex } from "./cache.ts";
+import { basename, extname } from "node:path";
+import { hash32, mulberry32, shuffled } from "../util/random.ts";
+import type { CueConflictPair } from "./types.ts";
 
 /** The decoded dataset: per image, its `stylizeSize` square and its classifier-size version. */
 export interface Dataset {
@@ -47,16 +50,38 @@ export interface Dataset {
   skipped: Array<{ image: string; reason: string }>;
 }
 
+/** A style image decoded at `--style-size` (long side), with what identifies it. */
+export interface StyleImage {
+  file: string;
+  /** File name without extension, e.g. `the_scream`: used in image names and the report. */
+  name: string;
+  sha256: string;
+  image: RgbImage;
+}
+
 /** What the later phases start from. */
 export interface Prepared {
   weights: VggWeights;
   /** The style image at `--style-size` (long side). */
   style: RgbImage;
   styleSha256: string;
+  /** The `bank` group's styles (empty when the group does not run). */
+  bank: StyleImage[];
+  /** Held-out texture-shift styles (empty without an evaluation pool). */
+  testStyles: StyleImage[];
   data: Dataset;
+  /** Class -> evaluation pool image ids, reserved from every draw's training set. */
+  pool: Record<string, string[]>;
+  /** Cue-conflict pairs over the pool: each pool image with a texture from another class's pool image. */
+  cuePairs: CueConflictPair[];
+  /** Texture image id -> its centre crop at `--style-size` (the cue-conflict style images). */
+  textures: Map<string, RgbImage>;
   /** Training draws (or disjoint subsets); index = draw. */
   samples: Subset[];
 }
+
+/** Side fraction of the centre crop a cue-conflict texture is taken from (the object's middle). */
+export const TEXTURE_CROP = 0.5;
 
 /**
  * Fail early when files cannot be created in `dir`, naming the flag. Creates
@@ -89,7 +114,12 @@ export async function toClassifierSize(
 
 /** The requirement every class must meet under `config`'s sampling. */
 function requirement(config: StudyConfig) {
-  return { trainPerClass: config.trainPerClass, mode: config.sampling, count: config.samples };
+  return {
+    trainPerClass: config.trainPerClass,
+    mode: config.sampling,
+    count: config.samples,
+    evalPool: config.evalPool,
+  };
 }
 
 /** Decode every image once; corrupt ones are skipped (returned separately), with a warning. */
@@ -121,7 +151,7 @@ async function loadDataset(config: StudyConfig, log: (line: string) => void): Pr
     }
   }
   // Again on the decodable images, so a skipped image cannot leave a class short silently.
-  const need = imagesNeeded(config.sampling, config.samples, config.trainPerClass);
+  const need = imagesRequired(requirement(config));
   for (const [cls, rels] of Object.entries(byClass)) {
     if (rels.length < need) {
       throw new UserError(
@@ -194,17 +224,215 @@ export async function prepareStudy(
   });
   // Decoded once, at the size the stylization uses it.
   const style = await decodeImage(styleBytes, config.style, { longSide: config.styleSize });
+  const bank = config.groups.includes("bank")
+    ? await loadStyles(config.styles, "--styles", config.styleSize)
+    : [];
+  const testStyles = config.evalPool > 0
+    ? await loadStyles(config.testStyles, "--test-styles", config.styleSize)
+    : [];
+  checkHeldOut(bank, testStyles, { file: config.style, sha256: sha256Hex(styleBytes) }, config);
   const data = await loadDataset(config, opts.log);
+  const pool = reservePool(data.byClass, config.evalPool, config.seed);
+  const trainable = Object.fromEntries(
+    Object.entries(data.byClass).map(([c, ims]) => [c, ims.filter((x) => !pool[c].includes(x))]),
+  );
   const samples = config.sampling === "draws"
-    ? makeDraws(data.byClass, {
+    ? makeDraws(trainable, {
       trainPerClass: config.trainPerClass,
       draws: config.samples,
       seed: config.seed,
     })
-    : makeSubsets(data.byClass, {
+    : makeSubsets(trainable, {
       trainPerClass: config.trainPerClass,
       subsets: config.samples,
       seed: config.seed,
     });
-  return { weights, style, styleSha256: sha256Hex(styleBytes), data, samples };
+  // The pool is tested on in every draw: it joins each draw's test set.
+  for (const s of samples) {
+    for (const c of Object.keys(s.test)) {
+      s.test[c] = data.byClass[c].filter((x) => !s.train[c].includes(x));
+    }
+  }
+  const cuePairs = cueConflictPairs(pool, config.classes, config.seed);
+  const textures = new Map<string, RgbImage>();
+  for (const p of cuePairs) {
+    if (textures.has(p.texture_image)) continue;
+    const path = join(config.data, p.texture_image);
+    textures.set(
+      p.texture_image,
+      await centreCrop(await Deno.readFile(path), path, TEXTURE_CROP, config.styleSize),
+    );
+  }
+  return {
+    weights,
+    style,
+    styleSha256: sha256Hex(styleBytes),
+    bank,
+    testStyles,
+    data,
+    pool,
+    cuePairs,
+    textures,
+    samples,
+  };
 }
+
+/**
+ * Decode every style file of a list flag at `styleSize` (long side), or a
+ * UserError naming the flag and the file. An entry that is a directory
+ * stands for the images in it (sorted).
+ */
+export async function loadStyles(
+  entries: readonly string[],
+  flag: string,
+  styleSize: number,
+): Promise<StyleImage[]> {
+  const files = await expandStyleFiles(entries, flag);
+  if (files.length === 0) throw new UserError(`${flag}: no style images given`);
+  const out: StyleImage[] = [];
+  for (const file of files) {
+    const bytes = await Deno.readFile(file).catch((e) => {
+      throw new UserError(`${flag}: cannot read ${file} (${e.message})`);
+    });
+    let image: RgbImage;
+    try {
+      image = await decodeImage(bytes, file, { longSide: styleSize });
+    } catch (e) {
+      throw new UserError(`${flag}: cannot decode ${file} (${(e as Error).message})`);
+    }
+    out.push({ file, name: basename(file, extname(file)), sha256: sha256Hex(bytes), image });
+  }
+  return out;
+}
+
+/** Files of a style list: files as given, directories expanded to their images (sorted). */
+export async function expandStyleFiles(entries: readonly string[], flag: string) {
+  const files: string[] = [];
+  for (const entry of entries) {
+    const info = await Deno.stat(entry).catch((e) => {
+      throw new UserError(`${flag}: cannot read ${entry} (${e.message})`);
+    });
+    if (!info.isDirectory) {
+      files.push(entry);
+      continue;
+    }
+    const inDir: string[] = [];
+    for await (const e of Deno.readDir(entry)) {
+      if (e.isFile && /\.(jpe?g|png)$/i.test(e.name)) inDir.push(join(entry, e.name));
+    }
+    if (inDir.length === 0) throw new UserError(`${flag}: no .jpg/.png images in ${entry}`);
+    files.push(...inDir.sort());
+  }
+  return files;
+}
+
+/**
+ * A held-out style must never shape a training image: refuse a test style
+ * whose content equals a bank style or `--style` (compared by sha256, so a
+ * renamed copy is caught), and a style listed twice.
+ */
+function checkHeldOut(
+  bank: StyleImage[],
+  testStyles: StyleImage[],
+  style: { file: string; sha256: string },
+  config: StudyConfig,
+) {
+  const training = [
+    ...bank.map((b) => ({ file: b.file, sha256: b.sha256, flag: "--styles" })),
+    ...(config.groups.some((g) => g === "light" || g === "medium" || g === "heavy")
+      ? [{ ...style, flag: "--style" }]
+      : []),
+  ];
+  for (const t of testStyles) {
+    const hit = training.find((b) => b.sha256 === t.sha256);
+    if (hit) {
+      throw new UserError(
+        `--test-styles: ${t.file} is the same image as ${hit.flag} ${hit.file}; a held-out style must not be used for training`,
+      );
+    }
+  }
+  for (const [flag, list] of [["--styles", bank], ["--test-styles", testStyles]] as const) {
+    const seen = new Map<string, string>();
+    for (const s of list) {
+      const prev = seen.get(s.sha256);
+      if (prev) throw new UserError(`${flag}: ${s.file} is the same image as ${prev}`);
+      seen.set(s.sha256, s.file);
+    }
+  }
+}
+
+/**
+ * Reserve `n` images per class for evaluation, seeded per class; they are
+ * never drawn for training.
+ *
+ * @example
+ * ```ts
+ * import { reservePool } from "./prepare.ts";
+ * console.log(reservePool({ a: ["a1", "a2", "a3"] }, 1, 0).a.length); // 1
+ * ```
+ */
+export function reservePool(
+  byClass: Record<string, string[]>,
+  n: number,
+  seed: number,
+): Record<string, string[]> {
+  return Object.fromEntries(
+    Object.entries(byClass).map(([cls, images]) => {
+      const chosen = new Set(shuffled(images, mulberry32(hash32(`${seed}:pool:${cls}`))).slice(0, n));
+      return [cls, images.filter((x) => chosen.has(x))];
+    }),
+  );
+}
+
+/**
+ * Pair every pool image (the shape) with a pool image of another class (the
+ * texture): the k-th image of class i takes its texture class in turn from
+ * the other classes, and within it a seeded choice, so every texture class is
+ * used about equally.
+ *
+ * @example
+ * ```ts
+ * import { cueConflictPairs } from "./prepare.ts";
+ * const pairs = cueConflictPairs({ a: ["a/1", "a/2"], b: ["b/1"] }, ["a", "b"], 0);
+ * console.log(pairs.map((p) => `${p.image}<-${p.texture_image}`)); // a/1<-b/1, a/2<-b/1, b/1<-a/?
+ * ```
+ */
+export function cueConflictPairs(
+  pool: Record<string, string[]>,
+  classes: readonly string[],
+  seed: number,
+): CueConflictPair[] {
+  const pairs: CueConflictPair[] = [];
+  classes.forEach((shape_class, i) => {
+    const others = classes.filter((c) => c !== shape_class && pool[c]?.length > 0);
+    if (others.length === 0) return;
+    const rand = mulberry32(hash32(`${seed}:cue:${shape_class}`));
+    (pool[shape_class] ?? []).forEach((image, k) => {
+      const texture_class = others[(k + i) % others.length];
+      const candidates = pool[texture_class];
+      const texture_image = candidates[Math.floor(rand() * candidates.length)];
+      pairs.push({ image, texture_image, shape_class, texture_class });
+    });
+  });
+  return pairs;
+}
+
+/** The centre `fraction` (of each side) of an image file, resized to long side `longSide`. */
+async function centreCrop(
+  bytes: Uint8Array,
+  label: string,
+  fraction: number,
+  longSide: number,
+): Promise<RgbImage> {
+  const full = await decodeImage(bytes, label);
+  const w = Math.max(1, Math.round(full.width * fraction));
+  const h = Math.max(1, Math.round(full.height * fraction));
+  const x0 = Math.floor((full.width - w) / 2), y0 = Math.floor((full.height - h) / 2);
+  const data = new Float32Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    const src = ((y0 + y) * full.width + x0) * 3;
+    data.set(full.data.subarray(src, src + w * 3), y * w * 3);
+  }
+  return await decodeImage(await encodePng({ data, width: w, height: h }), label, { longSide });
+}
+

@@ -1,8 +1,11 @@
 /**
  * The study protocol end to end, as phases with one job each:
- * prepare (checks, data, draws) -> stylize (added images through the cache)
- * -> train (extract features and train every classifier, on the worker
- * pool) -> compare (both baselines, draw-level statistics) -> report
+ * prepare (checks, styles, data, evaluation pool, draws) -> stylize (added
+ * training images and stylized evaluation images through the cache) ->
+ * evaluate (the conditions: texture shift, cue conflict, corruptions) ->
+ * train (extract features, train and score every classifier on the clean test
+ * set and every condition, on the worker pool) -> compare (every endpoint
+ * against both baselines, draw-level statistics) -> report
  * (results.json, results.csv, report.md/html).
  *
  * Faults: added images live in a content-addressed cache and every trained
@@ -32,6 +35,7 @@ import { characterize, loadAdded, planAddedJobs, runAddedJobs } from "./stylize.
 import { planRuns, trainAll } from "./train.ts";
 import { compareConfigurations } from "./stats.ts";
 import { writeOutputs } from "./outputs.ts";
+import { buildEvaluation } from "./evaluation.ts";
 
 /** Where the outputs went, for the closing summary. */
 export interface StudyOutcome {
@@ -76,6 +80,12 @@ export async function runStudy(
   }
   const added = await loadAdded(allJobs, config, cache);
   const stylized = characterize(allJobs, prepared.data.squares, added, config);
+  const evaluation = await buildEvaluation(prepared, config, added);
+  log(
+    `evaluation: ${evaluation.set.conditions.length} conditions on a pool of ${
+      Object.values(evaluation.set.pool).flat().length
+    } images (${evaluation.images.size} images in all)`,
+  );
 
   t = performance.now();
   const runs = await trainAll(
@@ -84,12 +94,13 @@ export async function runStudy(
     config,
     prepared.data.images,
     added,
+    evaluation,
     log,
   );
   lap("train_s", t);
 
   t = performance.now();
-  const comparisons = compareConfigurations(runs, {
+  const comparisons = compareConfigurations(runs, evaluation.set.conditions, {
     iterations: config.bootstrapIterations,
     seed: config.seed,
   });
@@ -105,6 +116,7 @@ export async function runStudy(
     stylization: { jobs: allJobs.length, run_now: done, cached },
     added,
     stylized,
+    evaluation,
     runs,
     comparisons,
   });

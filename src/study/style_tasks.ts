@@ -29,6 +29,8 @@ export interface StyleTask {
   id: string;
   contents: RgbImage[];
   weights: { alpha: number; beta: number };
+  /** This task's style image; default {@link StyleTaskOptions.style}. */
+  style?: RgbImage;
 }
 
 /** A finished task: per batch item, the kept image, its loss history and best step. */
@@ -84,7 +86,8 @@ export async function runStyleTasks(
   const vgg = Vgg19.create(opts.weights, specs);
   try {
     for (const t of tasks) {
-      const r = await stylizeBatch(vgg, t.contents, opts.style, gatysConfig(config, t.weights), {
+      const style = t.style ?? opts.style;
+      const r = await stylizeBatch(vgg, t.contents, style, gatysConfig(config, t.weights), {
         iterations: config.iterations,
         onIteration: () => opts.onTick?.(t.contents.length, "stylize"),
       });
@@ -122,6 +125,7 @@ async function runOnPool(
         init: "content" as const,
         seed: config.seed,
         settings: styleSettings(config, t.weights),
+        ...(t.style ? { style: t.style } : {}),
       })),
       (r) => onResult(r.id, r),
       { onIteration: (t) => opts.onTick?.(sizes.get(t.id) ?? 1, "stylize") },

@@ -27,22 +27,33 @@ import { identicalImages, meanAbsDifference, ssim } from "../images/ssim.ts";
 import type { LossRecord } from "../style/run.ts";
 import { resolveWeights } from "../style/options.ts";
 import { Progress } from "../util/progress.ts";
+import { hash32, mulberry32 } from "../util/random.ts";
 import type { StudyConfig } from "./config.ts";
 import { cacheKey, type StyleCache } from "./cache.ts";
 import type { Prepared } from "./prepare.ts";
-import { toClassifierSize } from "./prepare.ts";
-import { STYLED_GROUPS, type StyledGroup, type StyleGroup, type StylizedRecord } from "./types.ts";
+import { TEXTURE_CROP, toClassifierSize } from "./prepare.ts";
+import type { StyleGroup, StylizedRecord } from "./types.ts";
 import { runStyleTasks } from "./style_tasks.ts";
 
 /** An added group (everything but `none`). */
 export type AddedGroup = Exclude<StyleGroup, "none">;
 
-/** One added image: a training original in one group. */
+/**
+ * One image the study makes through the cache: a training original's added
+ * copy in one group, or an evaluation image (a pool image stylized with a
+ * held-out test style, or with a texture of another class).
+ */
 export interface AddedJob {
   image: string;
-  group: AddedGroup;
+  group: AddedGroup | "texture" | "cue";
+  /** The name runs and conditions use: `path@group`, `path#texture:NAME`, `path#cue`. */
+  name: string;
   /** Content:style ratio; null for `copy`. */
   ratio: number | null;
+  /** Key of the style image in {@link styleImages}; null for `copy`. */
+  style: string | null;
+  /** The style's file (for a cue-conflict texture, the texture's image id); null for `copy`. */
+  styleFile: string | null;
   key: string;
 }
 
@@ -61,47 +72,140 @@ export function addedName(image: string, group: AddedGroup): string {
   return `${image}@${group}`;
 }
 
-/** What changes an added image's pixels, beyond its group. */
-function styleKeyFields(config: StudyConfig, p: Prepared) {
+/** The name of a pool image stylized with held-out test style `style` (its file's stem). */
+export function textureName(image: string, style: string): string {
+  return `${image}#texture:${style}`;
+}
+
+/** The name of a pool image's cue-conflict version. */
+export function cueName(image: string): string {
+  return `${image}#cue`;
+}
+
+/**
+ * Every style image a job may use, by the key jobs carry: `main` (--style),
+ * `bank:NAME`, `test:NAME`, `crop:IMAGE` (a cue-conflict texture).
+ */
+export function styleImages(p: Prepared): Map<string, RgbImage> {
+  const m = new Map<string, RgbImage>([["main", p.style]]);
+  for (const b of p.bank) m.set(`bank:${b.name}`, b.image);
+  for (const t of p.testStyles) m.set(`test:${t.name}`, t.image);
+  for (const [image, crop] of p.textures) m.set(`crop:${image}`, crop);
+  return m;
+}
+
+/**
+ * The `bank` group's draw for one training image: a style from the bank and a
+ * ratio log-uniform between the profile's heavy and light ratios, seeded by
+ * the study seed and the image id alone (so the same image gets the same
+ * draw in every training draw and run).
+ *
+ * @example
+ * ```ts
+ * import { bankDraw } from "./stylize.ts";
+ * const d = bankDraw("crab/image_0001.jpg", 3, { heavy: 100, light: 10000 }, 0);
+ * console.log(d.index < 3, d.ratio >= 100 && d.ratio <= 10000); // true true
+ * ```
+ */
+export function bankDraw(
+  image: string,
+  bankSize: number,
+  ratios: { heavy: number; light: number },
+  seed: number,
+): { index: number; ratio: number } {
+  const rand = mulberry32(hash32(`${seed}:bank:${image}`));
+  const index = Math.floor(rand() * bankSize);
+  const lo = Math.log(ratios.heavy), hi = Math.log(ratios.light);
+  return { index, ratio: Math.exp(lo + rand() * (hi - lo)) };
+}
+
+/** The optimiser fields of a cache key (everything that shapes a stylized image but the style and ratio). */
+function optimiserKeyFields(config: StudyConfig, p: Prepared) {
   return {
-    style_sha256: p.styleSha256,
     weights: p.weights.identity,
     size: config.stylizeSize,
+    content_layer: config.contentLayer,
+    style_layers: config.styleLayers,
+    style_size: config.styleSize,
+    iterations: config.iterations,
+    seed: config.seed,
+    optimizer: config.optimizer,
+    ...(config.optimizer === "adam" ? { adam: config.adam } : { lbfgs: config.lbfgs }),
+    init: "content",
+    best_rule: "lowest total loss at step >= 1",
   };
 }
 
 /**
- * Every added image the samples need: each training original of any draw
- * once per added group (copy, light, medium, heavy), sorted by image.
+ * Every image the study stylizes (or copies): each training original of any
+ * draw once per added group that runs, sorted by image; then, for the
+ * evaluation pool, one image per held-out test style (medium ratio) and one
+ * cue-conflict image (heavy ratio, texture from another class).
  */
 export function planAddedJobs(p: Prepared, config: StudyConfig): AddedJob[] {
   const train = [...new Set(p.samples.flatMap((s) => Object.values(s.train).flat()))].sort();
-  const groups: AddedGroup[] = ["copy", ...STYLED_GROUPS];
-  return train.flatMap((image) =>
-    groups.map((group) => {
+  const groups = config.groups.filter((g): g is AddedGroup => g !== "none");
+  const opt = optimiserKeyFields(config, p);
+  const jobs: AddedJob[] = train.flatMap((image) =>
+    groups.map((group): AddedJob => {
       const content_sha256 = p.data.sha256.get(image)!;
+      const name = addedName(image, group);
       if (group === "copy") {
-        const key = cacheKey({ content_sha256, ...styleKeyFields(config, p), group: "copy" });
-        return { image, group, ratio: null, key };
+        const key = cacheKey({
+          content_sha256,
+          style_sha256: p.styleSha256,
+          weights: p.weights.identity,
+          size: config.stylizeSize,
+          group: "copy",
+        });
+        return { image, group, name, ratio: null, style: null, styleFile: null, key };
+      }
+      if (group === "bank") {
+        const d = bankDraw(image, p.bank.length, config.ratios, config.seed);
+        const b = p.bank[d.index];
+        const key = cacheKey({ content_sha256, style_sha256: b.sha256, ratio: d.ratio, ...opt });
+        return { image, group, name, ratio: d.ratio, style: `bank:${b.name}`, styleFile: b.file, key };
       }
       const ratio = config.ratios[group];
-      const key = cacheKey({
-        content_sha256,
-        ...styleKeyFields(config, p),
-        content_layer: config.contentLayer,
-        style_layers: config.styleLayers,
-        style_size: config.styleSize,
-        ratio,
-        iterations: config.iterations,
-        seed: config.seed,
-        optimizer: config.optimizer,
-        ...(config.optimizer === "adam" ? { adam: config.adam } : { lbfgs: config.lbfgs }),
-        init: "content",
-        best_rule: "lowest total loss at step >= 1",
-      });
-      return { image, group, ratio, key };
+      const key = cacheKey({ content_sha256, style_sha256: p.styleSha256, ratio, ...opt });
+      return { image, group, name, ratio, style: "main", styleFile: config.style, key };
     })
   );
+  const pool = config.classes.flatMap((c) => p.pool[c] ?? []);
+  for (const image of pool) {
+    const content_sha256 = p.data.sha256.get(image)!;
+    for (const t of p.testStyles) {
+      const ratio = config.ratios.medium;
+      jobs.push({
+        image,
+        group: "texture",
+        name: textureName(image, t.name),
+        ratio,
+        style: `test:${t.name}`,
+        styleFile: t.file,
+        key: cacheKey({ content_sha256, style_sha256: t.sha256, ratio, ...opt }),
+      });
+    }
+  }
+  for (const pair of p.cuePairs) {
+    const ratio = config.ratios.heavy;
+    jobs.push({
+      image: pair.image,
+      group: "cue",
+      name: cueName(pair.image),
+      ratio,
+      style: `crop:${pair.texture_image}`,
+      styleFile: pair.texture_image,
+      key: cacheKey({
+        content_sha256: p.data.sha256.get(pair.image)!,
+        style_sha256: p.data.sha256.get(pair.texture_image)!,
+        style_crop: TEXTURE_CROP,
+        ratio,
+        ...opt,
+      }),
+    });
+  }
+  return jobs;
 }
 
 /** Run the jobs not yet in the cache; copies in-process, stylizations on the pool. */
@@ -130,15 +234,19 @@ export async function runAddedJobs(
   }
   const styled = missing.filter((j) => j.group !== "copy");
   if (styled.length === 0) return { done, cached };
-  // Batches of one ratio; a batch is one tensor of `stylizeBatch` squares.
-  const tasks: Array<{ id: string; jobs: AddedJob[]; group: StyledGroup }> = [];
-  for (const g of STYLED_GROUPS) {
-    const group = styled.filter((j) => j.group === g);
+  // A batch is one tensor of `stylizeBatch` squares sharing a style image and a ratio.
+  const byTarget = new Map<string, AddedJob[]>();
+  for (const j of styled) {
+    const k = `${j.style}|${j.ratio}`;
+    byTarget.set(k, [...(byTarget.get(k) ?? []), j]);
+  }
+  const tasks: Array<{ id: string; jobs: AddedJob[] }> = [];
+  for (const group of byTarget.values()) {
     for (let i = 0; i < group.length; i += config.stylizeBatch) {
-      const batch = group.slice(i, i + config.stylizeBatch);
-      tasks.push({ id: String(tasks.length), jobs: batch, group: g });
+      tasks.push({ id: String(tasks.length), jobs: group.slice(i, i + config.stylizeBatch) });
     }
   }
+  const styles = styleImages(p);
   const progress = new Progress("stylize", styled.length * (config.iterations + 1), "it");
   try {
     await runStyleTasks(
@@ -146,6 +254,7 @@ export async function runAddedJobs(
         id: t.id,
         contents: t.jobs.map((j) => p.data.squares.get(j.image)!),
         weights: resolveWeights(t.jobs[0].ratio!),
+        style: styles.get(t.jobs[0].style!)!,
       })),
       {
         config,
@@ -162,6 +271,7 @@ export async function runAddedJobs(
           await cache.put(j.key, await encodePng(result.images[k]), {
             image: j.image,
             style: j.group,
+            style_file: j.styleFile,
             ratio: j.ratio,
             steps: config.iterations,
             optimizer: config.optimizer,
@@ -194,7 +304,7 @@ export async function loadAdded(
       );
     }
     const sq = await loadImage(entry.path, square);
-    out.set(addedName(j.image, j.group), {
+    out.set(j.name, {
       square: sq,
       image: await toClassifierSize(sq, config.imageSize, entry.path),
       history: (entry.meta.history as LossRecord[] | undefined) ?? [],
@@ -206,13 +316,16 @@ export async function loadAdded(
 
 /** Measure every added image against its original (at `stylizeSize`). */
 export function characterize(
-  jobs: AddedJob[],
+  allJobs: AddedJob[],
   squares: Map<string, RgbImage>,
   added: Map<string, AddedImage>,
   config: StudyConfig,
 ): StylizedRecord[] {
+  const jobs = allJobs.filter((j): j is AddedJob & { group: AddedGroup } =>
+    j.group !== "texture" && j.group !== "cue"
+  );
   return jobs.map((j) => {
-    const a = added.get(addedName(j.image, j.group))!;
+    const a = added.get(j.name)!;
     const original = squares.get(j.image)!;
     const h = a.history;
     const best = a.bestStep === null ? null : h.find((r) => r.iteration === a.bestStep) ?? null;
@@ -220,6 +333,7 @@ export function characterize(
       image: j.image,
       style: j.group,
       ratio: j.ratio,
+      style_file: j.styleFile,
       steps: j.group === "copy" ? 0 : config.iterations,
       best_step: a.bestStep,
       mean_abs_change: meanAbsDifference(a.square, original),

@@ -28,8 +28,10 @@ import { canonicalJson, sha256Hex } from "./cache.ts";
 import { augmentSet, type AugmentTransform, staticTransforms } from "./augment.ts";
 import type { AddedImage } from "./stylize.ts";
 import { addedName } from "./stylize.ts";
-import { type ClassifierKind, type RunResult, STYLE_GROUPS, type StyleGroup } from "./types.ts";
+import type { ClassifierKind, EvalCondition, RunResult, StyleGroup } from "./types.ts";
 import { runTrainJobs, type TrainJob } from "./train_tasks.ts";
+import type { Evaluation } from "./evaluation.ts";
+import { scoreEvaluation } from "./endpoints.ts";
 
 /** One classifier to train. */
 export interface RunSpec {
@@ -64,7 +66,7 @@ export function runId(
 export function planRuns(samples: Subset[], config: StudyConfig): RunSpec[] {
   return samples.flatMap((s) =>
     config.classifiers.flatMap((classifier) =>
-      STYLE_GROUPS.flatMap((style) =>
+      config.groups.flatMap((style) =>
         [false, true].map((aug) => ({
           draw: s.index,
           classifier,
@@ -85,6 +87,7 @@ export function buildJob(
   images: Map<string, RgbImage>,
   added: Map<string, AddedImage>,
   transforms: AugmentTransform[],
+  evaluation?: Evaluation,
 ): TrainJob {
   const classes = config.classes;
   const originals = classes.flatMap((c, label) =>
@@ -118,12 +121,41 @@ export function buildJob(
       names: test.map((t) => t.image),
       labels: test.map((t) => t.label),
     },
+    conditions: (evaluation?.set.conditions ?? []).map((c) => ({
+      name: c.name,
+      names: c.images,
+      images: c.images.map((n) => evaluation!.images.get(n)!),
+    })),
     classes,
     settings: {
       transfer: { size: config.imageSize, steps: config.transferSteps, seed: config.seed + 1 },
       cnn: { size: config.imageSize, steps: config.cnnSteps, seed: config.seed + 1 },
     },
   };
+}
+
+/**
+ * A finished run from `OUT/runs/`, or null when the file is not one (empty,
+ * truncated, another shape, other coordinates or conditions): such a run is
+ * trained again, as an invalid cache entry is stylized again.
+ */
+async function readRun(
+  file: string,
+  spec: RunSpec,
+  conditions: EvalCondition[],
+): Promise<RunResult | null> {
+  try {
+    const r = JSON.parse(await Deno.readTextFile(file)) as RunResult;
+    const ok = r !== null && typeof r === "object" && r.draw === spec.draw &&
+      r.style === spec.style && r.static_augmentation === spec.aug &&
+      r.classifier === spec.classifier && Array.isArray(r.predictions) &&
+      Array.isArray(r.test_images) && r.predictions.length === r.test_images.length &&
+      typeof r.accuracy === "number" && r.evaluation?.predictions !== undefined &&
+      conditions.every((c) => r.evaluation.predictions[c.name]?.length === c.images.length);
+    return ok ? r : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Train every run not yet in `OUT/runs/`; returns all runs in plan order. */
@@ -133,6 +165,7 @@ export async function trainAll(
   config: StudyConfig,
   images: Map<string, RgbImage>,
   added: Map<string, AddedImage>,
+  evaluation: Evaluation,
   log: (line: string) => void,
 ): Promise<RunResult[]> {
   const runsDir = join(config.out, "runs");
@@ -142,7 +175,8 @@ export async function trainAll(
   const todo: RunSpec[] = [];
   for (const spec of specs) {
     const file = join(runsDir, `${spec.id}.json`);
-    if (await exists(file)) results.set(spec.id, JSON.parse(await Deno.readTextFile(file)));
+    const reused = await exists(file) ? await readRun(file, spec, evaluation.set.conditions) : null;
+    if (reused) results.set(spec.id, reused);
     else todo.push(spec);
   }
   if (results.size) log(`reused ${results.size} finished classifier run(s) from ${runsDir}`);
@@ -152,11 +186,12 @@ export async function trainAll(
     await runTrainJobs(
       // Built lazily per job: a job holds its augmented copies only while queued or running.
       todo.map((spec) => () =>
-        buildJob(spec, samples[spec.draw], config, images, added, transforms)
+        buildJob(spec, samples[spec.draw], config, images, added, transforms, evaluation)
       ),
       { config, log },
       async (job, outcome) => {
         const spec = bySpec.get(job.id)!;
+        const { condition_predictions, ...clean } = outcome;
         const result: RunResult = {
           draw: spec.draw,
           style: spec.style,
@@ -166,7 +201,13 @@ export async function trainAll(
           train_images: job.trainImages,
           train_examples: job.examples,
           test_images: job.testImages,
-          ...outcome,
+          ...clean,
+          evaluation: scoreEvaluation(
+            evaluation.set.conditions,
+            condition_predictions,
+            config.classes,
+            clean.accuracy,
+          ),
         };
         await writeTextAtomic(join(runsDir, `${spec.id}.json`), JSON.stringify(result));
         results.set(spec.id, result);

@@ -36,6 +36,8 @@ export interface TrainJob {
   /** Training images before static augmentation (originals and `path@group`). */
   trainImages: string[];
   test: { images: RgbImage[]; names: string[]; labels: number[] };
+  /** Evaluation conditions (texture shift, cue conflict, corruptions): images and names per condition. */
+  conditions: Array<{ name: string; images: RgbImage[]; names: string[] }>;
   classes: string[];
   settings: {
     transfer: { size: number; steps: number; seed: number };
@@ -63,10 +65,15 @@ function recordOf(job: TrainJob): TrainJobRecord {
 }
 
 /** What a job yields (the rest of a {@link RunResult} comes from its spec). */
-export type TrainOutcome = Pick<
-  RunResult,
-  "confusion" | "per_class" | "accuracy" | "macro_f1" | "predictions" | "train_seconds"
->;
+export type TrainOutcome =
+  & Pick<
+    RunResult,
+    "confusion" | "per_class" | "accuracy" | "macro_f1" | "predictions" | "train_seconds"
+  >
+  & {
+    /** Condition name -> predicted class per image (scored by the caller). */
+    condition_predictions: Record<string, number[]>;
+  };
 
 /** Train `job`'s classifier and evaluate it on the job's test set. */
 export async function trainJob(
@@ -82,8 +89,12 @@ export async function trainJob(
     cnn: job.settings.cnn,
   });
   let predictions: number[];
+  const condition_predictions: Record<string, number[]> = {};
   try {
     predictions = await predict(model, job.test.images, job.test.names);
+    for (const c of job.conditions) {
+      condition_predictions[c.name] = await predict(model, c.images, c.names);
+    }
   } finally {
     model.dispose();
   }
@@ -95,6 +106,7 @@ export async function trainJob(
     macro_f1: m.macro_f1,
     predictions,
     train_seconds: (performance.now() - started) / 1000,
+    condition_predictions,
   };
 }
 
