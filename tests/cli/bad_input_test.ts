@@ -99,9 +99,55 @@ const studyBase = (dir: string) => [
   join(dir, "study"),
   "--cache",
   join(dir, "cache"),
+  "--styles",
+  ["composition_vii", "starry_night", "shipwreck"].map((n) => sharedPath(`data/styles/${n}.jpg`))
+    .join(","),
+  "--test-styles",
+  ["the_scream", "great_wave"].map((n) => sharedPath(`data/styles/${n}.jpg`)).join(","),
 ];
 
 const ROWS: Row[] = [
+  // --- the style bank and the evaluation pool (issue 13) ---
+  {
+    name: "study: a bank style that cannot be decoded",
+    entry: STUDY,
+    setup: async (d) => {
+      await images(d);
+      await Deno.writeFile(join(d, "broken.jpg"), new TextEncoder().encode("not a jpeg"));
+    },
+    args: (d) => [...studyBase(d), "--styles", join(d, "broken.jpg")],
+    code: 2,
+    message: /--styles: cannot decode \S*broken\.jpg/,
+  },
+  {
+    name: "study: a test style that is also in the bank (same bytes, other name)",
+    entry: STUDY,
+    setup: async (d) => {
+      await images(d);
+      await Deno.copyFile(sharedPath("data/styles/starry_night.jpg"), join(d, "renamed.jpg"));
+    },
+    args: (d) => [...studyBase(d), "--test-styles", join(d, "renamed.jpg")],
+    code: 2,
+    message:
+      /--test-styles: \S*renamed\.jpg is the same image as --styles \S*starry_night\.jpg; a held-out style must not be used for training/,
+  },
+  {
+    name: "study: a test style that is --style",
+    entry: STUDY,
+    setup: images,
+    args: (d) => [...studyBase(d), "--test-styles", join(d, "style.png")],
+    code: 2,
+    message: /--test-styles: \S*style\.png is the same image as --style/,
+  },
+  {
+    name: "study: an evaluation pool that leaves a class too few images for its draws",
+    entry: STUDY,
+    setup: images,
+    args: (d) => [...studyBase(d), "--eval-pool", "70"],
+    code: 2,
+    message:
+      "class 'crab' has 73 images; --eval-pool 70 (reserved from training) and 3 draws of 4 training images plus one test image need 75",
+  },
   // --- size limits (issue 8, 1) ---
   {
     name: "--size 5: the style image would be 5x3 (was a hang)",
