@@ -26,7 +26,7 @@
  * @module
  */
 import type { RgbImage } from "../images/io.ts";
-import { corrupt, CORRUPTION_PARAMS, SEVERITIES } from "../images/corrupt.ts";
+import { blurSigma, corrupt, CORRUPTION_PARAMS, SEVERITIES } from "../images/corrupt.ts";
 import { hash32 } from "../util/random.ts";
 import type { StudyConfig } from "./config.ts";
 import type { Prepared } from "./prepare.ts";
@@ -111,8 +111,14 @@ export async function buildEvaluation(
     cue_conflict_ratio: config.ratios.heavy,
     texture_crop: TEXTURE_CROP,
     cue_conflict_pairs: p.cuePairs,
+    // The blur's sigma is in pixels at 224 px; recorded as applied at the classifier's size.
     corruption_params: Object.fromEntries(
-      config.corruptions.map((c) => [c, CORRUPTION_PARAMS[c]]),
+      config.corruptions.map((c) => [
+        c,
+        c === "gaussian_blur"
+          ? SEVERITIES.map((s) => blurSigma(config.imageSize, s))
+          : CORRUPTION_PARAMS[c],
+      ]),
     ),
     seed: config.seed,
   };

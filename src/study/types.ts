@@ -106,7 +106,7 @@ export interface EvaluationSet {
   /** Side fraction of the centre crop taken from the texture image. */
   texture_crop: number;
   cue_conflict_pairs: CueConflictPair[];
-  /** Corruption -> its parameter at severities 1, 2, 3 (see src/images/corrupt.ts). */
+  /** Corruption -> its parameter at severities 1, 2, 3 (see src/images/corrupt.ts; gaussian_blur: the sigma in pixels as applied at the classifier size). */
   corruption_params: Record<string, readonly number[]>;
   /** Seed of the corruptions (noise) and of the cue-conflict pairing. */
   seed: number;
