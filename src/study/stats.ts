@@ -1,15 +1,18 @@
 /**
- * Paired statistics for "configuration vs baseline on the same test images",
- * with the training draw as the unit of analysis.
+ * Paired statistics for "configuration vs baseline on the same images", with
+ * the training draw as the unit of analysis.
  *
  * Each configuration (style group x static augmentation x classifier) is
- * compared with a baseline run of the same draw, on the same test images:
- * per draw, accuracy and macro-F1 differences and McNemar's exact test
+ * compared with a baseline run of the same draw, on every endpoint (clean
+ * accuracy, texture-shift accuracy, corruption accuracy, shape bias; see
+ * `ENDPOINTS` and ./endpoints.ts), on the same images: per draw, both
+ * endpoint values and their difference (with, for clean accuracy, the
+ * macro-F1 difference) and McNemar's exact test for the accuracy endpoints
  * (supporting detail). Across draws: mean and sample sd of the differences, a
- * t-interval, a two-level bootstrap interval (draws, then test images within
- * each draw, pairing kept), a Wilcoxon signed-rank test (exact for up to 20
- * non-zero draws), Holm's adjustment across every comparison of the run, and
- * the minimal detectable difference at 80% power of a paired t-test.
+ * t-interval, a two-level bootstrap interval (draws, then evaluation images
+ * within each draw, pairing kept), a Wilcoxon signed-rank test (exact for up
+ * to 20 non-zero draws), Holm's adjustment across every comparison of the run,
+ * and the minimal detectable difference at 80% power of a paired t-test.
  *
  * The distribution functions (Student t quantile and CDF, noncentral t power,
  * normal CDF) are written here rather than imported: the project has no
@@ -29,14 +32,18 @@ import { accuracyAndMacroF1 } from "./metrics.ts";
 import { hash32, mulberry32, randomInt } from "../util/random.ts";
 import type {
   Baseline,
-  ClassifierKind,
   Comparison,
+  DiffStats,
   DrawDiff,
+  Endpoint,
+  EvalCondition,
   RunResult,
   StyleGroup,
 } from "./types.ts";
-import { STYLE_GROUPS, STYLED_GROUPS } from "./types.ts";
+import { BASELINES, ENDPOINTS, OPTIMISED_GROUPS, STYLE_GROUPS } from "./types.ts";
+import { ENDPOINT_KINDS, validateConditions, validatePredictions } from "./endpoints.ts";
 import { UserError } from "../util/errors.ts";
+
 /** `x * 2^e` without intermediate overflow or underflow for |e| up to a few thousand. */
 function scalePow2(x: number, e: number): number {
   while (e > 1000) {
@@ -677,6 +684,121 @@ export function twoLevelBootstrap(
   };
 }
 
+/** One draw of {@link twoLevelBootstrapSums}: per resampling unit, the counts its statistic needs. */
+export interface SumsDraw {
+  /** One row of counts per unit (every row the same width), e.g. [images, config right, baseline right]. */
+  units: readonly (readonly number[])[];
+}
+
+/** Settings of {@link twoLevelBootstrapSums}. */
+export interface SumsBootstrapOptions {
+  /** Resamples; default 10000. */
+  iterations?: number;
+  /** PRNG seed; default 0. */
+  seed?: number;
+  /** Resample draws (the first level); default true (see {@link BootstrapOptions}). */
+  resampleDraws?: boolean;
+}
+
+/** Point estimate (mean over draws of the statistic) and its 95% percentile interval. */
+export interface SumsBootstrapResult {
+  estimate: number;
+  ci95: [number, number];
+  /** Resamples that gave a value (those where the statistic was null for every picked draw are left out). */
+  resamples: number;
+}
+
+/**
+ * The two-level bootstrap of {@link twoLevelBootstrap}, for any per-draw
+ * statistic that is a function of counts summed over resampling units: each
+ * resample picks n draws with replacement, then as many units of each picked
+ * draw as it has, with replacement; `statistic` maps a draw's summed unit
+ * rows to its value (a config-minus-baseline difference), or null when it is
+ * undefined on that resample. The resample's value is the mean over the picked
+ * draws with a value (a null draw's contribution is skipped); a resample with
+ * no value at all is left out. The point estimate is the mean over draws of
+ * the statistic on all units, which must be defined for every draw (callers
+ * drop draws where it is not). The random streams are those of
+ * {@link twoLevelBootstrap} (same seed, same draw picks and unit indices):
+ * with one unit `[1, config right, baseline right]` per test image and the
+ * statistic `s[1] / s[0] - s[2] / s[0]`, the accuracy interval is exactly
+ * twoLevelBootstrap's.
+ *
+ * @example
+ * ```ts
+ * import { twoLevelBootstrapSums } from "./stats.ts";
+ * const units = [[1, 1, 0], [1, 1, 1], [1, 0, 0], [1, 1, 1]]; // [image, config right, baseline right]
+ * const r = twoLevelBootstrapSums([{ units }, { units }], (s) => (s[1] - s[2]) / s[0], {
+ *   iterations: 200,
+ *   seed: 1,
+ * });
+ * console.log(r.estimate); // 0.25
+ * ```
+ */
+export function twoLevelBootstrapSums(
+  draws: readonly SumsDraw[],
+  statistic: (sums: Float64Array) => number | null,
+  options: SumsBootstrapOptions = {},
+): SumsBootstrapResult {
+  const { iterations = 10000, seed = 0, resampleDraws = true } = options;
+  const n = draws.length;
+  if (n === 0) throw new Error("twoLevelBootstrapSums: no draws");
+  if (!Number.isInteger(iterations) || iterations < 1) {
+    throw new Error(`twoLevelBootstrapSums: iterations = ${iterations}`);
+  }
+  const width = draws[0].units[0]?.length ?? 0;
+  const sums = new Float64Array(width);
+  let total = 0;
+  draws.forEach((d, k) => {
+    if (d.units.length === 0) throw new Error(`twoLevelBootstrapSums: draw ${k} has no units`);
+    sums.fill(0);
+    for (const u of d.units) {
+      if (u.length !== width) {
+        throw new Error(
+          `twoLevelBootstrapSums: draw ${k} has a unit of ${u.length} counts, not ${width}`,
+        );
+      }
+      for (let c = 0; c < width; c++) sums[c] += u[c];
+    }
+    const v = statistic(sums);
+    if (v === null || !Number.isFinite(v)) {
+      throw new Error(`twoLevelBootstrapSums: statistic ${v} on all of draw ${k}'s units`);
+    }
+    total += v;
+  });
+  const drawRand = mulberry32(hash32(`${seed}:draws`));
+  const imageRand = mulberry32(hash32(`${seed}:images`));
+  const values = new Float64Array(iterations);
+  let kept = 0;
+  for (let it = 0; it < iterations; it++) {
+    let s = 0, count = 0;
+    for (let k = 0; k < n; k++) {
+      const units = draws[resampleDraws ? randomInt(drawRand, n) : k].units;
+      const len = units.length;
+      sums.fill(0);
+      for (let j = 0; j < len; j++) {
+        const u = units[randomInt(imageRand, len)];
+        for (let c = 0; c < width; c++) sums[c] += u[c];
+      }
+      const v = statistic(sums);
+      if (v !== null) {
+        s += v;
+        count++;
+      }
+    }
+    if (count > 0) values[kept++] = s / count;
+  }
+  if (kept === 0) {
+    throw new Error("twoLevelBootstrapSums: the statistic was undefined on every resample");
+  }
+  const sorted = values.subarray(0, kept).sort();
+  return {
+    estimate: total / n,
+    ci95: [quantileSorted(sorted, 0.025), quantileSorted(sorted, 0.975)],
+    resamples: kept,
+  };
+}
+
 // ---------------------------------------------------------------------------
 // Comparisons of a study's runs.
 
@@ -703,39 +825,127 @@ function describe(r: Coordinates): string {
 }
 
 /**
+ * The resampling unit of an evaluation image: its name up to the first `#`
+ * (the pool image it was made from), so the variants of one pool image (its
+ * styles, corruptions and severities) are resampled together.
+ */
+function sourceOf(image: string): string {
+  const i = image.indexOf("#");
+  return i < 0 ? image : image.slice(0, i);
+}
+
+/** One non-clean endpoint's material: the pooled conditions of its kind, and their images grouped into resampling units. */
+interface PooledEndpoint {
+  endpoint: Exclude<Endpoint, "clean_accuracy">;
+  conditions: EvalCondition[];
+  labels: number[];
+  textureLabels: number[] | null;
+  /** Indices into the pooled images, one list per source image, in order of first appearance. */
+  units: number[][];
+}
+
+function poolEndpoints(conditions: readonly EvalCondition[]): PooledEndpoint[] {
+  const out: PooledEndpoint[] = [];
+  for (const endpoint of ENDPOINTS) {
+    if (endpoint === "clean_accuracy") continue;
+    const pooled = conditions.filter((c) => c.kind === ENDPOINT_KINDS[endpoint]);
+    if (pooled.length === 0) continue;
+    const images = pooled.flatMap((c) => c.images);
+    const bySource = new Map<string, number[]>();
+    images.forEach((name, i) => {
+      const key = sourceOf(name);
+      const list = bySource.get(key) ?? [];
+      list.push(i);
+      bySource.set(key, list);
+    });
+    out.push({
+      endpoint,
+      conditions: pooled,
+      labels: pooled.flatMap((c) => c.labels),
+      textureLabels: endpoint === "shape_bias" ? pooled.flatMap((c) => c.texture_labels!) : null,
+      units: [...bySource.values()],
+    });
+  }
+  return out;
+}
+
+function pooledPredictions(run: RunResult, pool: PooledEndpoint): number[] {
+  return pool.conditions.flatMap((c) => run.evaluation.predictions[c.name]);
+}
+
+function shapeBiasOf(shape: number, texture: number): number | null {
+  return shape + texture > 0 ? shape / (shape + texture) : null;
+}
+
+/**
  * Compare every configuration of every classifier with its baselines, draw by
- * draw, on the draws where the configuration ran:
+ * draw, on the draws where the configuration ran, on every endpoint:
  *
  * - vs `none`: every (style, static augmentation) that ran, against the run
  *   with style none and no static augmentation of the same draw (the control
  *   itself is not compared with itself);
- * - vs `copy`: styles light, medium and heavy, against the copy run with the
- *   same static augmentation setting of the same draw; skipped for a
+ * - vs `copy`: styles light, medium, heavy and bank, against the copy run with
+ *   the same static augmentation setting of the same draw; skipped for a
  *   classifier with no copy runs at all.
  *
- * Per draw: accuracy and macro-F1 differences from the predictions and
- * McNemar's b, c and exact p. Over draws: mean, sample sd, t-interval,
- * {@link twoLevelBootstrap} interval (seed hash32 of the base seed and the
- * comparison's key), {@link wilcoxonSignedRank} p and {@link mde80}. Finally
- * {@link holm} across all comparisons returned (accuracy p's as one family,
- * macro-F1 p's as another). Order: classifier as first seen in `runs`, then
- * baseline (none, copy), then style group order, then static augmentation
- * off/on. A missing baseline run for a draw, a baseline with different test
- * images or classes, classes that differ between draws, or two results for one
- * configuration and draw are {@link UserError}s (mismatched runs were merged).
+ * Endpoints ({@link ENDPOINTS}): `clean_accuracy` always (from the runs' test
+ * predictions); the others when `conditions` has a condition of their kind
+ * (see {@link ENDPOINT_KINDS}), from the runs' `evaluation.predictions`:
+ * texture-shift and corruption accuracy pooled over their conditions' images,
+ * shape bias shape / (shape + texture) on the cue-conflict images. A draw where
+ * either run's shape bias is undefined (no shape or texture decision) is left
+ * out of that shape-bias comparison, which is skipped when no draw is left.
+ *
+ * Per draw: both runs' endpoint values and their difference; for clean
+ * accuracy also the macro-F1 difference; for the accuracy endpoints McNemar's
+ * b, c and exact p on the endpoint's (pooled) images; null for shape bias.
+ * Over draws: mean, sample sd, t-interval, {@link wilcoxonSignedRank} p and
+ * {@link mde80}, and a two-level bootstrap interval seeded with hash32 of
+ * `${seed}:${key}`, key = `classifier|style|static_augmentation|vs:baseline`
+ * for clean accuracy (today's key, so its intervals are unchanged) and the
+ * same plus `|endpoint` for the others. Clean accuracy (and macro-F1) use
+ * {@link twoLevelBootstrap}, a test image being the resampling unit; the other
+ * endpoints {@link twoLevelBootstrapSums}, the unit being the pool image an
+ * evaluation image was made from (its name up to `#`), so its texture-shift
+ * variants, or its corruption variants, are resampled together (they are not
+ * independent observations), with the same unit indices for config and
+ * baseline. Shape bias is recomputed on each resample from the resampled
+ * cue-conflict images' shape and texture decisions; in a resample where
+ * either run of a draw has no shape or texture decision, that draw's
+ * contribution is skipped (the resample's value is the mean over the other
+ * picked draws; a resample with none is left out).
+ *
+ * Finally {@link holm}: one family over every comparison returned (all
+ * endpoints, both baselines), and clean macro-F1 as a separate family.
+ * Order: classifier as first seen in `runs`, then baseline (none, copy),
+ * style group order, static augmentation off/on, endpoint order.
+ *
+ * A missing baseline run for a draw, a baseline with different test images or
+ * classes, classes that differ between draws, two results for one
+ * configuration and draw, inconsistent `conditions`, or a run whose
+ * evaluation predictions do not match the conditions' image counts are
+ * {@link UserError}s (mismatched runs were merged).
  *
  * @example
  * ```ts
  * import { compareConfigurations } from "./stats.ts";
- * const comparisons = compareConfigurations([], { iterations: 1000, seed: 1 });
+ * const comparisons = compareConfigurations([], [], { iterations: 1000, seed: 1 });
  * console.log(comparisons.length); // 0
  * ```
  */
 export function compareConfigurations(
   runs: readonly RunResult[],
+  conditions: readonly EvalCondition[],
   options: CompareOptions = {},
 ): Comparison[] {
   const { iterations = 10000, seed = 0 } = options;
+  if (runs.length > 0) {
+    try {
+      validateConditions(conditions, runs[0].classes.length);
+    } catch (e) {
+      throw new UserError(`evaluation conditions: ${(e as Error).message}`);
+    }
+  }
   const byKey = new Map<string, Map<number, RunResult>>();
   for (const r of runs) {
     const key = configKey(r);
@@ -743,14 +953,25 @@ export function compareConfigurations(
     if (m.has(r.draw)) throw new UserError(`two results for ${describe(r)} draw ${r.draw}`);
     m.set(r.draw, r);
     byKey.set(key, m);
+    try {
+      validatePredictions(
+        conditions,
+        r.evaluation?.predictions,
+        r.classes.length,
+        `${describe(r)} draw ${r.draw}`,
+      );
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
   }
+  const pools = poolEndpoints(conditions);
   const classifiers = [...new Set(runs.map((r) => r.classifier))];
   const out: Comparison[] = [];
   for (const classifier of classifiers) {
     const hasCopy = runs.some((r) => r.classifier === classifier && r.style === "copy");
-    for (const baseline of ["none", "copy"] as const satisfies readonly Baseline[]) {
+    for (const baseline of BASELINES) {
       if (baseline === "copy" && !hasCopy) continue;
-      const styles: readonly StyleGroup[] = baseline === "none" ? STYLE_GROUPS : STYLED_GROUPS;
+      const styles: readonly StyleGroup[] = baseline === "none" ? STYLE_GROUPS : OPTIMISED_GROUPS;
       for (const style of styles) {
         for (const static_augmentation of [false, true]) {
           if (baseline === "none" && style === "none" && !static_augmentation) continue;
@@ -763,36 +984,60 @@ export function compareConfigurations(
             static_augmentation: baseline === "none" ? false : static_augmentation,
           };
           const key = `${configKey(cfg)}|vs:${baseline}`;
-          out.push(
-            compareOne(cfg, base, baseline, configs, byKey.get(configKey(base)), {
-              iterations,
-              seed: hash32(`${seed}:${key}`),
-            }),
-          );
+          const pairs = pairRuns(cfg, base, baseline, configs, byKey.get(configKey(base)));
+          const header = {
+            style,
+            static_augmentation,
+            classifier,
+            baseline,
+            baseline_style: base.style,
+            baseline_static_augmentation: base.static_augmentation,
+          };
+          out.push(compareClean(header, pairs, { iterations, seed: hash32(`${seed}:${key}`) }));
+          for (const pool of pools) {
+            const boot = { iterations, seed: hash32(`${seed}:${key}|${pool.endpoint}`) };
+            const c = compareEndpoint(header, pairs, pool, boot);
+            if (c) out.push(c);
+          }
         }
       }
     }
   }
-  const pAcc = holm(out.map((c) => c.p_wilcoxon));
-  const pF1 = holm(out.map((c) => c.p_wilcoxon_macro_f1));
-  out.forEach((c, i) => {
-    c.p_holm = pAcc[i];
-    c.p_holm_macro_f1 = pF1[i];
-  });
+  const p = holm(out.map((c) => c.p_wilcoxon));
+  out.forEach((c, i) => (c.p_holm = p[i]));
+  const f1 = out.filter((c) => c.macro_f1 !== null).map((c) => c.macro_f1!);
+  const pF1 = holm(f1.map((s) => s.p_wilcoxon));
+  f1.forEach((s, i) => (s.p_holm = pF1[i]));
   return out;
 }
 
-function compareOne(
-  cfg: { classifier: ClassifierKind; style: StyleGroup; static_augmentation: boolean },
-  base: { classifier: ClassifierKind; style: StyleGroup; static_augmentation: boolean },
+/** The coordinates a comparison shares over its endpoints. */
+type Header = Pick<
+  Comparison,
+  | "style"
+  | "static_augmentation"
+  | "classifier"
+  | "baseline"
+  | "baseline_style"
+  | "baseline_static_augmentation"
+>;
+
+/** One draw's configuration and baseline runs, checked to be comparable. */
+interface RunPair {
+  draw: number;
+  run: RunResult;
+  ref: RunResult;
+}
+
+function pairRuns(
+  cfg: Coordinates,
+  base: Coordinates,
   baseline: Baseline,
   configs: Map<number, RunResult>,
   baselines: Map<number, RunResult> | undefined,
-  boot: { iterations: number; seed: number },
-): Comparison {
+): RunPair[] {
   const name = `${describe(cfg)} vs ${baseline}`;
-  const paired: PairedDraw[] = [];
-  const per_draw: DrawDiff[] = [];
+  const out: RunPair[] = [];
   let classes: string[] | undefined;
   for (const draw of [...configs.keys()].sort((a, b) => a - b)) {
     const run = configs.get(draw)!;
@@ -816,48 +1061,128 @@ function compareOne(
         );
       }
     }
-    const truth = labelsFromPaths(run.test_images, run.classes);
-    const pair = { truth, baseline: ref.predictions, config: run.predictions };
-    const [accuracy_diff, macro_f1_diff] = drawDiff(pair, run.classes.length);
-    const { b, c } = discordantPairs(truth, ref.predictions, run.predictions);
-    per_draw.push({
-      draw,
-      accuracy_diff,
-      macro_f1_diff,
-      mcnemar_b: b,
-      mcnemar_c: c,
-      mcnemar_p: mcnemarExact(b, c),
-    });
-    paired.push(pair);
+    out.push({ draw, run, ref });
   }
-  const n = per_draw.length;
-  const acc = tInterval95(per_draw.map((d) => d.accuracy_diff));
-  const f1 = tInterval95(per_draw.map((d) => d.macro_f1_diff));
-  const r = twoLevelBootstrap(paired, { numClasses: classes!.length, ...boot });
-  const p_wilcoxon = wilcoxonSignedRank(per_draw.map((d) => d.accuracy_diff));
-  const p_wilcoxon_macro_f1 = wilcoxonSignedRank(per_draw.map((d) => d.macro_f1_diff));
+  return out;
+}
+
+function diffStats(diffs: readonly number[], ci95_bootstrap: [number, number]): DiffStats {
+  const t = tInterval95(diffs);
+  const p_wilcoxon = wilcoxonSignedRank(diffs);
   return {
-    style: cfg.style,
-    static_augmentation: cfg.static_augmentation,
-    classifier: cfg.classifier,
-    baseline,
-    baseline_style: base.style,
-    baseline_static_augmentation: base.static_augmentation,
-    per_draw,
-    draws: n,
-    mean_accuracy_diff: acc.mean,
-    sd_accuracy_diff: acc.sd,
-    accuracy_diff_ci95_draws: acc.ci95,
-    accuracy_diff_ci95_bootstrap: r.accuracy_ci95,
+    mean_diff: t.mean,
+    sd_diff: t.sd,
+    ci95_draws: t.ci95,
+    ci95_bootstrap,
     p_wilcoxon,
     p_holm: p_wilcoxon, // replaced by the Holm-adjusted value in compareConfigurations
-    mde80_accuracy: acc.sd === null ? null : mde80(acc.sd, n),
-    mean_macro_f1_diff: f1.mean,
-    sd_macro_f1_diff: f1.sd,
-    macro_f1_diff_ci95_draws: f1.ci95,
-    macro_f1_diff_ci95_bootstrap: r.macro_f1_ci95,
-    p_wilcoxon_macro_f1,
-    p_holm_macro_f1: p_wilcoxon_macro_f1,
-    mde80_macro_f1: f1.sd === null ? null : mde80(f1.sd, n),
+    mde80: t.sd === null ? null : mde80(t.sd, diffs.length),
+  };
+}
+
+function mcnemar(truth: readonly number[], ref: readonly number[], run: readonly number[]) {
+  const { b, c } = discordantPairs(truth, ref, run);
+  return { mcnemar_b: b, mcnemar_c: c, mcnemar_p: mcnemarExact(b, c) };
+}
+
+function compareClean(
+  header: Header,
+  pairs: readonly RunPair[],
+  boot: { iterations: number; seed: number },
+): Comparison {
+  const paired: PairedDraw[] = [];
+  const per_draw: DrawDiff[] = [];
+  const numClasses = pairs[0].run.classes.length;
+  for (const { draw, run, ref } of pairs) {
+    const truth = labelsFromPaths(run.test_images, run.classes);
+    const a = accuracyAndMacroF1(truth, run.predictions, numClasses);
+    const b = accuracyAndMacroF1(truth, ref.predictions, numClasses);
+    per_draw.push({
+      draw,
+      config_value: a.accuracy,
+      baseline_value: b.accuracy,
+      diff: a.accuracy - b.accuracy,
+      macro_f1_diff: a.macro_f1 - b.macro_f1,
+      ...mcnemar(truth, ref.predictions, run.predictions),
+    });
+    paired.push({ truth, baseline: ref.predictions, config: run.predictions });
+  }
+  const r = twoLevelBootstrap(paired, { numClasses, ...boot });
+  return {
+    endpoint: "clean_accuracy",
+    ...header,
+    per_draw,
+    draws: per_draw.length,
+    ...diffStats(per_draw.map((d) => d.diff), r.accuracy_ci95),
+    macro_f1: diffStats(per_draw.map((d) => d.macro_f1_diff!), r.macro_f1_ci95),
+  };
+}
+
+function compareEndpoint(
+  header: Header,
+  pairs: readonly RunPair[],
+  pool: PooledEndpoint,
+  boot: { iterations: number; seed: number },
+): Comparison | null {
+  const shape = pool.endpoint === "shape_bias";
+  const per_draw: DrawDiff[] = [];
+  const draws: SumsDraw[] = [];
+  for (const { draw, run, ref } of pairs) {
+    const cfgPred = pooledPredictions(run, pool), refPred = pooledPredictions(ref, pool);
+    // Per image: accuracy [1, config right, baseline right]; shape bias
+    // [config shape, config texture, baseline shape, baseline texture].
+    const row = (i: number): number[] => {
+      const t = pool.labels[i];
+      if (!shape) return [1, cfgPred[i] === t ? 1 : 0, refPred[i] === t ? 1 : 0];
+      const x = pool.textureLabels![i];
+      return [
+        cfgPred[i] === t ? 1 : 0,
+        cfgPred[i] === x ? 1 : 0,
+        refPred[i] === t ? 1 : 0,
+        refPred[i] === x ? 1 : 0,
+      ];
+    };
+    const units = pool.units.map((idx) => {
+      const sum = shape ? [0, 0, 0, 0] : [0, 0, 0];
+      for (const i of idx) row(i).forEach((v, c) => (sum[c] += v));
+      return sum;
+    });
+    const total = units.reduce((s, u) => s.map((v, c) => v + u[c]));
+    let config_value: number | null, baseline_value: number | null;
+    if (shape) {
+      config_value = shapeBiasOf(total[0], total[1]);
+      baseline_value = shapeBiasOf(total[2], total[3]);
+      if (config_value === null || baseline_value === null) continue;
+    } else {
+      config_value = total[1] / total[0];
+      baseline_value = total[2] / total[0];
+    }
+    per_draw.push({
+      draw,
+      config_value,
+      baseline_value,
+      diff: config_value - baseline_value,
+      macro_f1_diff: null,
+      ...(shape
+        ? { mcnemar_b: null, mcnemar_c: null, mcnemar_p: null }
+        : mcnemar(pool.labels, refPred, cfgPred)),
+    });
+    draws.push({ units });
+  }
+  if (per_draw.length === 0) return null;
+  const statistic = shape
+    ? (s: Float64Array) => {
+      const a = shapeBiasOf(s[0], s[1]), b = shapeBiasOf(s[2], s[3]);
+      return a === null || b === null ? null : a - b;
+    }
+    : (s: Float64Array) => s[1] / s[0] - s[2] / s[0];
+  const r = twoLevelBootstrapSums(draws, statistic, boot);
+  return {
+    endpoint: pool.endpoint,
+    ...header,
+    per_draw,
+    draws: per_draw.length,
+    ...diffStats(per_draw.map((d) => d.diff), r.ci95),
+    macro_f1: null,
   };
 }

@@ -13,13 +13,21 @@ import {
   tInterval95,
   tQuantile,
   twoLevelBootstrap,
+  twoLevelBootstrapSums,
   wilcoxonSignedRank,
   wilcoxonSignedRankTest,
 } from "../../src/study/stats.ts";
 import { computeMetrics } from "../../src/study/metrics.ts";
-import type { ClassifierKind, RunResult, StyleGroup } from "../../src/study/types.ts";
+import { scoreEvaluation } from "../../src/study/endpoints.ts";
+import type {
+  ClassifierKind,
+  EvalCondition,
+  RunResult,
+  StyleGroup,
+} from "../../src/study/types.ts";
+import { ENDPOINTS } from "../../src/study/types.ts";
 import { UserError } from "../../src/util/errors.ts";
-import { mulberry32, randomInt } from "../../src/util/random.ts";
+import { hash32, mulberry32, randomInt } from "../../src/util/random.ts";
 
 function close(actual: number, expected: number, tol: number, what = ""): void {
   assert.ok(
@@ -388,6 +396,7 @@ function run(
 ): RunResult {
   const m = computeMetrics(TRUTH, predictions, CLASSES);
   return {
+    evaluation: scoreEvaluation([], {}, CLASSES, m.accuracy),
     draw,
     style,
     static_augmentation,
@@ -423,7 +432,8 @@ function studyRuns(): RunResult[] {
 
 Deno.test("compareConfigurations: order, baselines, per-draw diffs, summaries", () => {
   const runs = studyRuns();
-  const out = compareConfigurations(runs, { iterations: 300, seed: 1 });
+  const out = compareConfigurations(runs, [], { iterations: 300, seed: 1 });
+  assert.ok(out.every((c) => c.endpoint === "clean_accuracy"));
   assert.deepEqual(
     out.map((c) =>
       `${c.classifier}/${c.style}/${c.static_augmentation} vs ${c.baseline}:` +
@@ -443,65 +453,70 @@ Deno.test("compareConfigurations: order, baselines, per-draw diffs, summaries", 
   const heavy = out[4];
   assert.equal(heavy.draws, 3);
   assert.deepEqual(heavy.per_draw.map((p) => p.draw), [0, 1, 2]);
-  [0.4, 0.2, 0].forEach((v, i) => close(heavy.per_draw[i].accuracy_diff, v, 1e-12));
+  [0.4, 0.2, 0].forEach((v, i) => close(heavy.per_draw[i].diff, v, 1e-12));
+  assert.deepEqual(heavy.per_draw.map((p) => [p.config_value, p.baseline_value]), [
+    [1, 0.6],
+    [0.8, 0.6],
+    [0.6, 0.6],
+  ]);
   assert.deepEqual(heavy.per_draw.map((p) => [p.mcnemar_b, p.mcnemar_c, p.mcnemar_p]), [
     [0, 2, 0.5],
     [0, 1, 1],
     [0, 0, 1],
   ]);
-  close(heavy.mean_accuracy_diff, 0.2, 1e-12);
-  close(heavy.sd_accuracy_diff!, 0.2, 1e-12);
+  close(heavy.mean_diff, 0.2, 1e-12);
+  close(heavy.sd_diff!, 0.2, 1e-12);
   const half = (4.302652729749462 * 0.2) / Math.sqrt(3);
-  close(heavy.accuracy_diff_ci95_draws![0], 0.2 - half, 1e-9);
-  close(heavy.accuracy_diff_ci95_draws![1], 0.2 + half, 1e-9);
+  close(heavy.ci95_draws![0], 0.2 - half, 1e-9);
+  close(heavy.ci95_draws![1], 0.2 + half, 1e-9);
   assert.equal(heavy.p_wilcoxon, 0.5); // zero dropped, two positive of two: 2 * 1/4
-  close(heavy.mde80_accuracy!, mde80(0.2, 3)!, 1e-15);
-  const [lo, hi] = heavy.accuracy_diff_ci95_bootstrap;
+  close(heavy.mde80!, mde80(0.2, 3)!, 1e-15);
+  const [lo, hi] = heavy.ci95_bootstrap;
   assert.ok(lo <= 0.2 && 0.2 <= hi && lo < hi, `${lo} ${hi}`);
   // Macro-F1 of P3: butterfly P 2/3 R 2/3 F1 2/3; crab P 1/2 R 1/2 F1 1/2 -> 7/12. P5: 1.
-  close(heavy.per_draw[0].macro_f1_diff, 5 / 12, 1e-12);
-  close(heavy.per_draw[2].macro_f1_diff, 0, 0);
-  assert.equal(heavy.p_wilcoxon_macro_f1, 0.5);
+  close(heavy.per_draw[0].macro_f1_diff!, 5 / 12, 1e-12);
+  close(heavy.per_draw[2].macro_f1_diff!, 0, 0);
+  assert.equal(heavy.macro_f1!.p_wilcoxon, 0.5);
   // Constant differences: sd 0, zero-width t-interval, mde80 0.
   const aug = out[0];
-  close(aug.mean_accuracy_diff, -0.2, 1e-12);
-  assert.equal(aug.sd_accuracy_diff, 0);
-  assert.equal(aug.mde80_accuracy, 0);
+  close(aug.mean_diff, -0.2, 1e-12);
+  assert.equal(aug.sd_diff, 0);
+  assert.equal(aug.mde80, 0);
   assert.equal(aug.p_wilcoxon, 0.25);
   assert.deepEqual([aug.per_draw[0].mcnemar_b, aug.per_draw[0].mcnemar_c], [1, 0]);
   const lightVsCopy = out[5];
-  close(lightVsCopy.mean_accuracy_diff, 0.2, 1e-12);
+  close(lightVsCopy.mean_diff, 0.2, 1e-12);
   const same = out[7];
-  assert.deepEqual(same.accuracy_diff_ci95_bootstrap, [0, 0]);
-  assert.deepEqual(same.macro_f1_diff_ci95_bootstrap, [0, 0]);
-  assert.deepEqual(same.accuracy_diff_ci95_draws, [0, 0]);
+  assert.deepEqual(same.ci95_bootstrap, [0, 0]);
+  assert.deepEqual(same.macro_f1!.ci95_bootstrap, [0, 0]);
+  assert.deepEqual(same.ci95_draws, [0, 0]);
   assert.equal(same.p_wilcoxon, 1);
   // Holm across every comparison returned, accuracy and macro-F1 separately.
   assert.deepEqual(out.map((c) => c.p_holm), holm(out.map((c) => c.p_wilcoxon)));
   assert.deepEqual(
-    out.map((c) => c.p_holm_macro_f1),
-    holm(out.map((c) => c.p_wilcoxon_macro_f1)),
+    out.map((c) => c.macro_f1!.p_holm),
+    holm(out.map((c) => c.macro_f1!.p_wilcoxon)),
   );
   assert.ok(out.some((c) => c.p_holm > c.p_wilcoxon));
-  assert.deepEqual(compareConfigurations(runs, { iterations: 300, seed: 1 }), out);
-  assert.deepEqual(compareConfigurations([], { iterations: 10 }), []);
+  assert.deepEqual(compareConfigurations(runs, [], { iterations: 300, seed: 1 }), out);
+  assert.deepEqual(compareConfigurations([], [], { iterations: 10 }), []);
 });
 
 Deno.test("compareConfigurations: one draw gives null sd, interval and mde80", () => {
   const runs = [run(0, "none", false, "cnn", P3), run(0, "medium", false, "cnn", P4)];
-  const [c] = compareConfigurations(runs, { iterations: 200, seed: 2 });
+  const [c] = compareConfigurations(runs, [], { iterations: 200, seed: 2 });
   assert.equal(c.draws, 1);
-  assert.equal(c.sd_accuracy_diff, null);
-  assert.equal(c.accuracy_diff_ci95_draws, null);
-  assert.equal(c.mde80_accuracy, null);
-  assert.equal(c.mde80_macro_f1, null);
+  assert.equal(c.sd_diff, null);
+  assert.equal(c.ci95_draws, null);
+  assert.equal(c.mde80, null);
+  assert.equal(c.macro_f1!.mde80, null);
   assert.equal(c.p_wilcoxon, 1); // one positive draw: p = 2 * 1/2
   assert.equal(c.p_holm, 1);
 });
 
 Deno.test("compareConfigurations: missing or mismatched baseline is a UserError", () => {
   const cfg = run(0, "light", false, "cnn", P5);
-  assert.throws(() => compareConfigurations([cfg]), (e: Error) => {
+  assert.throws(() => compareConfigurations([cfg], []), (e: Error) => {
     assert.ok(e instanceof UserError);
     assert.match(
       e.message,
@@ -518,15 +533,390 @@ Deno.test("compareConfigurations: missing or mismatched baseline is a UserError"
         run(0, "copy", false, "cnn", P3),
         run(0, "none", true, "cnn", P3),
         run(0, "light", true, "cnn", P3),
-      ]),
+      ], []),
     /vs copy: no baseline run \(cnn style=copy static_augmentation=true\) for draw 0/,
   );
   const shifted = { ...ctl, test_images: TEST.slice(1) };
-  assert.throws(() => compareConfigurations([shifted, cfg]), /draw 0: test images differ/);
+  assert.throws(() => compareConfigurations([shifted, cfg], []), /draw 0: test images differ/);
   const renamed = { ...ctl, classes: ["crab", "butterfly"] };
-  assert.throws(() => compareConfigurations([renamed, cfg]), /classes differ/);
+  assert.throws(() => compareConfigurations([renamed, cfg], []), /classes differ/);
   const dup = run(0, "light", false, "cnn", P4);
-  assert.throws(() => compareConfigurations([ctl, cfg, dup]), /two results for .*light.* draw 0/);
+  assert.throws(
+    () => compareConfigurations([ctl, cfg, dup], []),
+    /two results for .*light.* draw 0/,
+  );
   const short = { ...cfg, predictions: [0, 0] };
-  assert.throws(() => compareConfigurations([ctl, short]), /2 predictions for 5 test images/);
+  assert.throws(() => compareConfigurations([ctl, short], []), /2 predictions for 5 test images/);
+});
+
+// Output of the schema-2 compareConfigurations (git e4502b4, src/study/stats.ts) on studyRuns()
+// with { iterations: 300, seed: 1 }: [accuracy bootstrap interval, macro-F1 bootstrap interval].
+const SCHEMA2_INTERVALS: [string, [number, number], [number, number]][] = [
+  ["cnn/none/true/none", [-0.4000000000000001, 0], [-0.38106150793650795, 0]],
+  ["cnn/copy/false/none", [0, 0.4000000000000001], [0, 0.3696924603174603]],
+  ["cnn/copy/true/none", [0, 0], [0, 0]],
+  ["cnn/light/true/none", [0.06666666666666665, 0.4000000000000001], [
+    0.018518518518518507,
+    0.34736111111111095,
+  ]],
+  ["cnn/heavy/false/none", [0, 0.5333333333333333], [0, 0.5072023809523805]],
+  ["cnn/light/true/copy", [0, 0.39999999999999997], [0, 0.3346626984126983]],
+  ["cnn/heavy/false/copy", [-0.26666666666666666, 0.26666666666666666], [
+    -0.19999999999999998,
+    0.3593749999999995,
+  ]],
+  ["transfer/light/true/none", [0, 0], [0, 0]],
+];
+
+Deno.test("compareConfigurations: clean intervals identical to the schema-2 code's", () => {
+  const out = compareConfigurations(studyRuns(), [], { iterations: 300, seed: 1 });
+  assert.deepEqual(
+    out.map((c) => [
+      `${c.classifier}/${c.style}/${c.static_augmentation}/${c.baseline}`,
+      c.ci95_bootstrap,
+      c.macro_f1!.ci95_bootstrap,
+    ]),
+    SCHEMA2_INTERVALS,
+  );
+});
+
+Deno.test("twoLevelBootstrapSums reproduces twoLevelBootstrap's accuracy interval exactly", () => {
+  const draws = [makeDraw(60, 30, 41), makeDraw(50, 35, 30), makeDraw(70, 40, 52)];
+  for (const seed of [0, 7, 123]) {
+    for (const resampleDraws of [true, false]) {
+      const old = twoLevelBootstrap(draws, { numClasses: 2, iterations: 700, seed, resampleDraws });
+      const units = draws.map((d) => ({
+        units: Array.from(d.truth, (t, i) => [
+          1,
+          d.config[i] === t ? 1 : 0,
+          d.baseline[i] === t ? 1 : 0,
+        ]),
+      }));
+      const r = twoLevelBootstrapSums(units, (s) => s[1] / s[0] - s[2] / s[0], {
+        iterations: 700,
+        seed,
+        resampleDraws,
+      });
+      assert.equal(r.estimate, old.accuracy_diff);
+      assert.deepEqual(r.ci95, old.accuracy_ci95);
+      assert.equal(r.resamples, 700);
+    }
+  }
+});
+
+Deno.test("twoLevelBootstrapSums: undefined resamples are skipped; errors", () => {
+  // One unit in two defines the statistic: a resample of 2 units misses it with probability 1/4.
+  const draw = { units: [[1, 1], [0, 0]] };
+  const stat = (s: Float64Array) => (s[0] > 0 ? s[1] / s[0] : null);
+  const r = twoLevelBootstrapSums([draw], stat, { iterations: 4000, seed: 3 });
+  assert.equal(r.estimate, 1);
+  assert.deepEqual(r.ci95, [1, 1]);
+  // Binomial(4000, 3/4): mean 3000, sd 27.4; +-150 is 5.5 sd.
+  close(r.resamples, 3000, 150);
+  // Two draws: a resample is dropped only when both picked draws are undefined.
+  const two = twoLevelBootstrapSums([draw, draw], stat, { iterations: 4000, seed: 3 });
+  close(two.resamples, 4000 * (1 - 1 / 16), 80);
+  assert.throws(() => twoLevelBootstrapSums([], stat), /no draws/);
+  assert.throws(() => twoLevelBootstrapSums([{ units: [[0, 0]] }], stat), /statistic null/);
+  assert.throws(() => twoLevelBootstrapSums([{ units: [[1], [1, 1]] }], stat), /unit of 2/);
+});
+
+// ---------------------------------------------------------------------------
+// Endpoints beyond clean accuracy.
+
+const CLS3 = ["butterfly", "crab", "scorpion"];
+const POOL = Array.from({ length: 30 }, (_, i) => `${CLS3[i % 3]}/pool_${i}.jpg`);
+const POOL_LABELS = POOL.map((_, i) => i % 3);
+const TEST3 = Array.from({ length: 24 }, (_, i) => `${CLS3[i % 3]}/test_${i}.jpg`);
+const TEST3_TRUTH = TEST3.map((_, i) => i % 3);
+
+function variant(kind: EvalCondition["kind"], name: string, source: string | null): EvalCondition {
+  return {
+    name,
+    kind,
+    source,
+    severity: kind === "corruption" ? 1 : null,
+    images: POOL.map((p) => `${p}#${name}`),
+    labels: POOL_LABELS,
+  };
+}
+
+const CUE: EvalCondition = {
+  name: "cue_conflict",
+  kind: "cue_conflict",
+  source: null,
+  severity: null,
+  images: Array.from({ length: 18 }, (_, i) => `${CLS3[i % 3]}/cue_${i}.jpg#cue`),
+  labels: Array.from({ length: 18 }, (_, i) => i % 3),
+  texture_labels: Array.from({ length: 18 }, (_, i) => (i + 1) % 3),
+};
+
+const CONDITIONS: EvalCondition[] = [
+  variant("texture_shift", "texture:a", "a.jpg"),
+  variant("texture_shift", "texture:b", "b.jpg"),
+  CUE,
+  variant("corruption", "corruption:noise:1", "noise"),
+  variant("corruption", "corruption:blur:1", "blur"),
+];
+
+/** Predictions right with probability `p` (wrong: the next class). */
+function noisy(rand: () => number, truth: readonly number[], p: number): number[] {
+  return truth.map((t) => (rand() < p ? t : (t + 1) % 3));
+}
+
+/** Cue-conflict predictions: shape with probability `shape`, texture with `texture`, else other. */
+function cue(rand: () => number, shape: number, texture: number): number[] {
+  return CUE.labels.map((s, i) => {
+    const u = rand();
+    const x = CUE.texture_labels![i];
+    return u < shape ? s : u < shape + texture ? x : 3 - s - x;
+  });
+}
+
+function evalRun(
+  draw: number,
+  style: StyleGroup,
+  predictions: number[],
+  evaluation: Record<string, number[]>,
+): RunResult {
+  const m = computeMetrics(TEST3_TRUTH, predictions, CLS3);
+  return {
+    draw,
+    style,
+    static_augmentation: false,
+    classifier: "cnn",
+    classes: CLS3,
+    train_images: [],
+    train_examples: 0,
+    test_images: TEST3,
+    confusion: m.confusion,
+    per_class: m.per_class,
+    accuracy: m.accuracy,
+    macro_f1: m.macro_f1,
+    predictions,
+    train_seconds: 1,
+    evaluation: scoreEvaluation(CONDITIONS, evaluation, CLS3, m.accuracy),
+  };
+}
+
+/**
+ * 8 draws of none vs heavy (and copy), equal clean accuracy (0.7) but heavy far better on the
+ * texture-shifted images (0.8 vs 0.4) and more shape-biased (0.6/0.3 vs 0.3/0.6).
+ */
+function endpointRuns(): RunResult[] {
+  const rand = mulberry32(2024);
+  const runs: RunResult[] = [];
+  for (let d = 0; d < 8; d++) {
+    const groups: [StyleGroup, number, number, number][] = [
+      ["none", 0.4, 0.3, 0.6],
+      ["copy", 0.45, 0.35, 0.55],
+      ["heavy", 0.8, 0.6, 0.3],
+    ];
+    for (const [style, texture, shape, tex] of groups) {
+      runs.push(evalRun(d, style, noisy(rand, TEST3_TRUTH, 0.7), {
+        "texture:a": noisy(rand, POOL_LABELS, texture),
+        "texture:b": noisy(rand, POOL_LABELS, texture),
+        cue_conflict: cue(rand, shape, tex),
+        "corruption:noise:1": noisy(rand, POOL_LABELS, 0.5),
+        "corruption:blur:1": noisy(rand, POOL_LABELS, 0.5),
+      }));
+    }
+  }
+  return runs;
+}
+
+function pooledAccuracy(run: RunResult, names: string[]): number {
+  let right = 0, n = 0;
+  for (const name of names) {
+    const c = CONDITIONS.find((x) => x.name === name)!;
+    run.evaluation.predictions[name].forEach((p, i) => {
+      if (p === c.labels[i]) right++;
+      n++;
+    });
+  }
+  return right / n;
+}
+
+Deno.test("compareConfigurations with conditions: endpoints, order, values, Holm family", () => {
+  const runs = endpointRuns();
+  const out = compareConfigurations(runs, CONDITIONS, { iterations: 1000, seed: 5 });
+  // copy vs none, heavy vs none, heavy vs copy; four endpoints each, in ENDPOINTS order.
+  assert.equal(out.length, 12);
+  assert.deepEqual(
+    out.map((c) => `${c.style} vs ${c.baseline}: ${c.endpoint}`),
+    ["copy vs none", "heavy vs none", "heavy vs copy"].flatMap((k) =>
+      ENDPOINTS.map((e) => `${k}: ${e}`)
+    ),
+  );
+  const byRun = new Map(runs.map((r) => [`${r.style}|${r.draw}`, r]));
+  const get = (style: string, draw: number) => byRun.get(`${style}|${draw}`)!;
+  const [clean, texture, corruption, shape] = out.slice(4, 8); // heavy vs none
+  // Per-draw values recomputed independently from the predictions.
+  texture.per_draw.forEach((p, d) => {
+    const names = ["texture:a", "texture:b"];
+    close(p.config_value, pooledAccuracy(get("heavy", d), names), 1e-15);
+    close(p.baseline_value, pooledAccuracy(get("none", d), names), 1e-15);
+    close(p.diff, p.config_value - p.baseline_value, 0);
+    assert.equal(p.macro_f1_diff, null);
+    let b = 0, c = 0;
+    for (const name of names) {
+      const cond = CONDITIONS.find((x) => x.name === name)!;
+      const cfg = get("heavy", d).evaluation.predictions[name];
+      const ref = get("none", d).evaluation.predictions[name];
+      cond.labels.forEach((t, i) => {
+        if (ref[i] === t && cfg[i] !== t) b++;
+        if (ref[i] !== t && cfg[i] === t) c++;
+      });
+    }
+    assert.deepEqual([p.mcnemar_b, p.mcnemar_c, p.mcnemar_p], [b, c, mcnemarExact(b, c)]);
+  });
+  corruption.per_draw.forEach((p, d) => {
+    const r = get("heavy", d);
+    const mean = (r.evaluation.accuracy["corruption:noise:1"] +
+      r.evaluation.accuracy["corruption:blur:1"]) / 2;
+    close(p.config_value, mean, 1e-15); // equal counts: pooled = mean over corruptions
+  });
+  shape.per_draw.forEach((p, d) => {
+    let s = 0, t = 0;
+    get("heavy", d).evaluation.predictions.cue_conflict.forEach((x, i) => {
+      if (x === CUE.labels[i]) s++;
+      else if (x === CUE.texture_labels![i]) t++;
+    });
+    close(p.config_value, s / (s + t), 1e-15);
+    close(p.baseline_value, get("none", d).evaluation.endpoints.shape_bias!, 1e-15);
+    assert.deepEqual([p.mcnemar_b, p.mcnemar_c, p.mcnemar_p, p.macro_f1_diff], [
+      null,
+      null,
+      null,
+      null,
+    ]);
+  });
+  // Planted effect: texture shift +0.4 (CI excludes 0); clean: none (CI includes 0).
+  assert.ok(texture.ci95_bootstrap[0] > 0.2, `${texture.ci95_bootstrap}`);
+  assert.ok(texture.ci95_draws![0] > 0.2, `${texture.ci95_draws}`);
+  close(texture.mean_diff, 0.4, 0.1);
+  assert.equal(texture.p_wilcoxon, 2 / 256); // all 8 draws positive, exact
+  assert.ok(clean.ci95_bootstrap[0] < 0 && clean.ci95_bootstrap[1] > 0, `${clean.ci95_bootstrap}`);
+  assert.ok(clean.p_wilcoxon > 0.05);
+  assert.ok(corruption.ci95_bootstrap[0] < 0 && corruption.ci95_bootstrap[1] > 0);
+  // Shape bias: 0.6/0.9 - 0.3/0.9 = +0.33 planted; the interval contains the point estimate.
+  assert.ok(
+    shape.ci95_bootstrap[0] <= shape.mean_diff && shape.mean_diff <= shape.ci95_bootstrap[1],
+    `${shape.mean_diff} ${shape.ci95_bootstrap}`,
+  );
+  assert.ok(shape.ci95_bootstrap[0] > 0, `${shape.ci95_bootstrap}`);
+  // macro_f1 only on clean.
+  assert.deepEqual(
+    out.map((c) => c.macro_f1 !== null),
+    out.map((c) => c.endpoint === "clean_accuracy"),
+  );
+  // Holm: one family of all 12 endpoint comparisons; macro-F1 a family of the 3 clean ones.
+  assert.deepEqual(out.map((c) => c.p_holm), holm(out.map((c) => c.p_wilcoxon)));
+  const i = out.indexOf(texture);
+  assert.ok(out.every((c) => c.p_wilcoxon >= texture.p_wilcoxon));
+  const tied = out.filter((c) => c.p_wilcoxon === texture.p_wilcoxon).length;
+  // The smallest p (with `tied` equal ones) is multiplied by at least m - tied + 1 = 12 - tied + 1.
+  assert.ok(out[i].p_holm >= Math.min(1, (12 - tied + 1) * texture.p_wilcoxon) - 1e-15);
+  const cleans = out.filter((c) => c.endpoint === "clean_accuracy");
+  assert.deepEqual(
+    cleans.map((c) => c.macro_f1!.p_holm),
+    holm(cleans.map((c) => c.macro_f1!.p_wilcoxon)),
+  );
+  // The texture interval is the cluster bootstrap over pool images (variants resampled together)
+  // seeded from the key with the endpoint.
+  const units = texture.per_draw.map((p) => {
+    const cfg = get("heavy", p.draw).evaluation.predictions;
+    const ref = get("none", p.draw).evaluation.predictions;
+    return {
+      units: POOL.map((_, i) =>
+        ["texture:a", "texture:b"].reduce(
+          (
+            u,
+            n,
+          ) => [
+            u[0] + 1,
+            u[1] + +(cfg[n][i] === POOL_LABELS[i]),
+            u[2] + +(ref[n][i] === POOL_LABELS[i]),
+          ],
+          [0, 0, 0],
+        )
+      ),
+    };
+  });
+  const want = twoLevelBootstrapSums(units, (s) => s[1] / s[0] - s[2] / s[0], {
+    iterations: 1000,
+    seed: hash32("5:cnn|heavy|false|vs:none|texture_shift_accuracy"),
+  });
+  assert.deepEqual(texture.ci95_bootstrap, want.ci95);
+  close(want.estimate, texture.mean_diff, 1e-12);
+  // Clean: the same as without conditions (key unchanged).
+  const bare = runs.map((r) => ({ ...r, evaluation: scoreEvaluation([], {}, CLS3, r.accuracy) }));
+  const cleanOnly = compareConfigurations(bare, [], { iterations: 1000, seed: 5 });
+  assert.equal(cleanOnly.length, 3);
+  assert.deepEqual(cleanOnly[1].ci95_bootstrap, clean.ci95_bootstrap);
+});
+
+Deno.test("compareConfigurations: a draw with undefined shape bias leaves that endpoint only", () => {
+  const runs = endpointRuns().filter((r) => r.style !== "copy");
+  const r = runs.find((x) => x.style === "heavy" && x.draw === 3)!;
+  const preds = { ...r.evaluation.predictions };
+  preds.cue_conflict = CUE.labels.map((s, i) => 3 - s - CUE.texture_labels![i]); // all "other"
+  const odd = { ...r, evaluation: scoreEvaluation(CONDITIONS, preds, CLS3, r.accuracy) };
+  assert.equal(odd.evaluation.endpoints.shape_bias, null);
+  const out = compareConfigurations(runs.map((x) => (x === r ? odd : x)), CONDITIONS, {
+    iterations: 200,
+    seed: 1,
+  });
+  assert.deepEqual(out.map((c) => c.draws), [8, 8, 8, 7]);
+  assert.deepEqual(out[3].per_draw.map((p) => p.draw), [0, 1, 2, 4, 5, 6, 7]);
+});
+
+Deno.test("compareConfigurations: evaluation predictions must match the conditions", () => {
+  const runs = endpointRuns();
+  const r = runs.find((x) => x.style === "heavy" && x.draw === 2)!;
+  const swap = (predictions: Record<string, number[]>): RunResult[] =>
+    runs.map((x) => (x === r ? { ...r, evaluation: { ...r.evaluation, predictions } } : x));
+  const short = { ...r.evaluation.predictions, "texture:b": [0, 1] };
+  assert.throws(
+    () => compareConfigurations(swap(short), CONDITIONS, { iterations: 10 }),
+    (e: Error) => {
+      assert.ok(e instanceof UserError);
+      assert.match(
+        e.message,
+        /cnn style=heavy static_augmentation=false draw 2: 2 predictions for condition texture:b of 30 images/,
+      );
+      return true;
+    },
+  );
+  const missing = { ...r.evaluation.predictions };
+  delete missing.cue_conflict;
+  assert.throws(
+    () => compareConfigurations(swap(missing), CONDITIONS, { iterations: 10 }),
+    /draw 2: no predictions for condition cue_conflict/,
+  );
+  const out = { ...r.evaluation.predictions, "corruption:noise:1": POOL.map(() => 3) };
+  assert.throws(
+    () => compareConfigurations(swap(out), CONDITIONS, { iterations: 10 }),
+    /prediction: class index 3 outside 0..2/,
+  );
+  // Runs without the conditions' predictions (e.g. scored with no evaluation pool).
+  assert.throws(
+    () => compareConfigurations(swap({}), CONDITIONS, { iterations: 10 }),
+    /draw 2: no predictions for condition texture:a/,
+  );
+  // Predictions for a condition the results do not list: runs of another evaluation set.
+  assert.throws(
+    () => compareConfigurations(runs, CONDITIONS.slice(0, 3), { iterations: 10 }),
+    /draw 0: predictions for unknown condition corruption:noise:1/,
+  );
+  const uneven = [...CONDITIONS, {
+    ...CONDITIONS[3],
+    name: "corruption:x:1",
+    images: ["a#x"],
+    labels: [0],
+  }];
+  assert.throws(
+    () => compareConfigurations(runs, uneven, { iterations: 10 }),
+    /evaluation conditions: condition corruption:x:1: 1 images, other corruption conditions 30/,
+  );
 });
