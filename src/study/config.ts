@@ -8,10 +8,16 @@
  *   server. Also reports the `copy` baseline and draw-level statistics over
  *   its 3 subsets.
  * - `cpu`: the answer a 2-core CPU can afford (offline layer profile, 64 px,
- *   10+ random training draws, both classifiers); see the README's result.
- * - `quick`: a fast pipeline check on real data (a few minutes); its
- *   stylization is too weak to answer the question, and its report says so.
- * - `smoke`: about two minutes on a 2-core CPU; used by tests and CI.
+ *   10 random training draws, both classifiers, groups none/copy/medium/heavy/
+ *   bank, every endpoint); see the README's result.
+ * - `quick`: a fast pipeline check on real data (under 5 minutes; groups
+ *   none/copy/heavy/bank); its stylization is too weak to answer the
+ *   question, and its report says so.
+ * - `smoke`: a few minutes on a 2-core CPU; used by tests and CI.
+ *
+ * Every preset reserves an evaluation pool per class (`--eval-pool`) for the
+ * texture-shift, cue-conflict and corruption conditions, and declares
+ * texture-shift accuracy as the primary endpoint (`--primary`).
  *
  * @example
  * ```ts
@@ -185,6 +191,8 @@ export const STUDY_PRESETS: Record<StudyPresetName, PresetValues> = {
     transferSteps: 300,
     cnnSteps: 100,
     evalPool: 5,
+    // Within 5 minutes on 2 cores: the controls, the strongest fixed style and the bank.
+    groups: ["none", "copy", "heavy", "bank"],
   },
   smoke: {
     ...BASE,
