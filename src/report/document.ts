@@ -85,6 +85,13 @@ function htmlCell(c: Cell): string {
   return `<span class="missing">missing: ${esc(c.missing)}</span>`;
 }
 
+/** A table cell; short text stays on one line (intervals must not break), prose wraps. */
+function htmlTd(c: Cell): string {
+  return typeof c === "string" && c.length > 40
+    ? `<td class="prose">${htmlCell(c)}</td>`
+    : `<td>${htmlCell(c)}</td>`;
+}
+
 function htmlBlock(b: Block): string {
   switch (b.kind) {
     case "h":
@@ -97,7 +104,7 @@ function htmlBlock(b: Block): string {
       return `<div class="scroll"><table>\n<thead><tr>${
         b.head.map((h) => `<th>${esc(h)}</th>`).join("")
       }</tr></thead>\n<tbody>\n` +
-        b.rows.map((r) => `<tr>${r.map((c) => `<td>${htmlCell(c)}</td>`).join("")}</tr>`)
+        b.rows.map((r) => `<tr>${r.map(htmlTd).join("")}</tr>`)
           .join("\n") +
         "\n</tbody>\n</table></div>";
     case "chart":
@@ -114,6 +121,8 @@ const CSS =
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.85em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.5em; text-align: left; vertical-align: top; }
+td { white-space: nowrap; }
+td.prose { white-space: normal; min-width: 18em; }
 th { background: #f3f3f3; }
 td img { max-width: 160px; max-height: 160px; }
 figure { margin: 1.5em 0; overflow-x: auto; }

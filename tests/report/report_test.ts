@@ -227,8 +227,8 @@ function comparison(
       ? {
         mean_diff: acc.mean / 2,
         sd_diff: 0.05,
-        ci95_draws: [-0.002, acc.mean],
-        ci95_bootstrap: [-0.004, acc.mean + 0.01],
+        ci95_draws: [Math.min(-0.002, acc.mean), Math.max(0.002, acc.mean)],
+        ci95_bootstrap: [Math.min(-0.004, acc.mean - 0.01), Math.max(0.004, acc.mean + 0.01)],
         p_wilcoxon: 0.0625,
         p_holm: 0.25,
         mde80: 0.08,
