@@ -17,7 +17,16 @@
  */
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { BASELINES, type Comparison, type StylizedRecord } from "../study/types.ts";
+import {
+  BASELINES,
+  type ClassifierKind,
+  type Comparison,
+  type Endpoint,
+  STYLE_GROUPS,
+  type StyleGroup,
+  type StylizedRecord,
+} from "../study/types.ts";
+import { endpointLabel } from "./format.ts";
 import { CLASSIFIER_ORDER, configLabel, configOrder, type ConfigSummary } from "./summary.ts";
 
 /** A stylization loss curve: `series` maps a component name ("total", "style", ...) to values at `steps`. */
@@ -127,76 +136,75 @@ export function metricBarSpec(
 }
 
 /**
- * Mean difference from each baseline per configuration, for accuracy and
- * macro-F1 (columns) and each baseline (rows): the draw-level 95% t-interval
- * as black error bars, the two-level bootstrap interval as a thinner grey
- * bar beneath it, the mean as a point, and a rule at zero. Comparisons with
- * fewer than 2 draws have no t-interval and show only the bootstrap bar.
+ * Mean difference from each baseline per configuration on one endpoint, one
+ * panel per baseline: the draw-level 95% t-interval as black error bars, the
+ * two-level bootstrap interval as a thicker grey bar beneath it, the mean as
+ * a point, and a rule at zero. Comparisons with fewer than 2 draws have no
+ * t-interval and show only the bootstrap bar. Comparisons of other endpoints
+ * are left out.
  *
  * @example
  * ```ts
  * import { comparisonSpec } from "./charts.ts";
- * const spec = comparisonSpec([]);
+ * const spec = comparisonSpec([], "clean_accuracy");
  * ```
  */
-export function comparisonSpec(comparisons: readonly Comparison[]): TopLevelSpec {
-  const sorted = [...comparisons].sort((a, b) =>
+export function comparisonSpec(
+  comparisons: readonly Comparison[],
+  endpoint: Endpoint,
+): TopLevelSpec {
+  const sorted = comparisons.filter((c) => c.endpoint === endpoint).sort((a, b) =>
     BASELINES.indexOf(a.baseline) - BASELINES.indexOf(b.baseline) ||
     configOrder(a.classifier, a.style, a.static_augmentation) -
       configOrder(b.classifier, b.style, b.static_augmentation)
   );
-  const values = sorted.flatMap((c) => {
-    const config = `${c.classifier}: ${configLabel(c.style, c.static_augmentation)}`;
-    const baseline = `baseline ${c.baseline}`;
-    const row = (
-      metric: string,
-      diff: number,
-      t: [number, number] | null,
-      boot: [number, number],
-    ) => ({
-      config,
-      baseline,
-      metric,
-      diff,
-      lo: t ? t[0] : null,
-      hi: t ? t[1] : null,
-      blo: boot[0],
-      bhi: boot[1],
-    });
-    return [
-      row(
-        "accuracy",
-        c.mean_accuracy_diff,
-        c.accuracy_diff_ci95_draws,
-        c.accuracy_diff_ci95_bootstrap,
-      ),
-      row(
-        "macro-F1",
-        c.mean_macro_f1_diff,
-        c.macro_f1_diff_ci95_draws,
-        c.macro_f1_diff_ci95_bootstrap,
-      ),
-    ];
-  });
-  const configs = [...new Set(values.map((v) => v.config))];
+  const values = sorted.map((c) => ({
+    config: `${c.classifier}: ${configLabel(c.style, c.static_augmentation)}`,
+    baseline: `vs ${c.baseline}`,
+    diff: c.mean_diff,
+    lo: c.ci95_draws ? c.ci95_draws[0] : null,
+    hi: c.ci95_draws ? c.ci95_draws[1] : null,
+    blo: c.ci95_bootstrap[0],
+    bhi: c.ci95_bootstrap[1],
+  }));
+  const order = new Map(
+    sorted.map((c) => [
+      `${c.classifier}: ${configLabel(c.style, c.static_augmentation)}`,
+      configOrder(c.classifier, c.style, c.static_augmentation),
+    ]),
+  );
+  const configs = [...order.keys()].sort((a, b) => order.get(a)! - order.get(b)!);
   const y = { field: "config", type: "nominal", sort: configs, title: null } as const;
-  const panel = (baseline: string) => ({
-    title: baseline,
-    transform: [{ filter: { field: "baseline", equal: baseline } }],
-    facet: { column: { field: "metric", type: "nominal", title: null } },
+  const title = `Δ ${endpointLabel(endpoint)}`;
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: {
+      text: `${endpointLabel(endpoint)}: configuration minus baseline`,
+      subtitle:
+        "draw-level 95% t-interval (black), two-level bootstrap interval (grey), mean (dot)",
+    },
+    data: { values },
+    facet: {
+      column: {
+        field: "baseline",
+        type: "nominal",
+        title: null,
+        sort: BASELINES.map((b) => `vs ${b}`),
+      },
+    },
     spec: {
-      width: 260,
-      height: { step: 22 },
+      width: 300,
+      height: { step: 20 },
       layer: [
         {
           mark: { type: "rule", color: "#888", strokeDash: [4, 3] },
           encoding: { x: { datum: 0 } },
         },
         {
-          mark: { type: "errorbar", ticks: false, color: "#aaa", thickness: 5, opacity: 0.6 },
+          mark: { type: "errorbar", ticks: false, color: "#aaa", thickness: 6, opacity: 0.6 },
           encoding: {
             y,
-            x: { field: "blo", type: "quantitative", title: "difference" },
+            x: { field: "blo", type: "quantitative", title },
             x2: { field: "bhi" },
           },
         },
@@ -205,34 +213,138 @@ export function comparisonSpec(comparisons: readonly Comparison[]): TopLevelSpec
           mark: { type: "errorbar", ticks: true, color: "black", thickness: 1.5 },
           encoding: {
             y,
-            x: { field: "lo", type: "quantitative", title: "difference" },
+            x: { field: "lo", type: "quantitative", title },
             x2: { field: "hi" },
           },
         },
         {
           mark: { type: "point", filled: true, color: "black" },
-          encoding: { y, x: { field: "diff", type: "quantitative" } },
+          encoding: { y, x: { field: "diff", type: "quantitative", title } },
         },
       ],
     },
-  });
-  const present = BASELINES.map((b) => `baseline ${b}`).filter((b) =>
-    values.some((v) => v.baseline === b)
-  );
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title:
-      "Difference from baseline (configuration minus baseline): draw-level 95% t-interval (black), bootstrap (grey)",
-    data: { values },
-    vconcat: present.map(panel),
     ...FONT,
   } as TopLevelSpec;
+}
+
+/** One point of the shape-bias chart: a configuration's pooled decisions on one shape class. */
+export interface ShapeBiasPoint {
+  classifier: ClassifierKind;
+  style: StyleGroup;
+  static_augmentation: boolean;
+  /** A shape class, or "all classes". */
+  class: string;
+  shape: number;
+  texture: number;
+}
+
+/**
+ * The shape-bias chart in the manner of Geirhos et al. (2019, Fig. 4): one
+ * row per shape class (and "all classes"), the fraction of shape decisions
+ * shape / (shape + texture) on the bottom axis and the fraction of texture
+ * decisions on the (reversed) top axis, one mark per configuration (colour:
+ * style group; shape: static augmentation), one panel per classifier. A
+ * dashed rule marks 0.5. Points with no shape or texture decision are left out.
+ *
+ * @example
+ * ```ts
+ * import { shapeBiasSpec } from "./charts.ts";
+ * const spec = shapeBiasSpec([], ["crab"]);
+ * ```
+ */
+export function shapeBiasSpec(
+  points: readonly ShapeBiasPoint[],
+  classes: readonly string[],
+): TopLevelSpec {
+  const values = points.filter((p) => p.shape + p.texture > 0).map((p) => ({
+    classifier: p.classifier,
+    group: p.style,
+    augmentation: p.static_augmentation ? "with static aug" : "no static aug",
+    config: configLabel(p.style, p.static_augmentation),
+    class: p.class,
+    shape_fraction: p.shape / (p.shape + p.texture),
+    texture_fraction: p.texture / (p.shape + p.texture),
+    decisions: p.shape + p.texture,
+  }));
+  const rows = [...classes, "all classes"];
+  const y = { field: "class", type: "nominal", sort: rows, title: "shape class" } as const;
+  const kinds = [...new Set(values.map((v) => v.classifier))].sort((a, b) =>
+    CLASSIFIER_ORDER.indexOf(a) - CLASSIFIER_ORDER.indexOf(b)
+  );
+  // One panel per classifier (hconcat, not facet: facets of layers with independent scales fail).
+  const panel = (kind: ClassifierKind) => ({
+    title: kind,
+    transform: [{ filter: { field: "classifier", equal: kind } }],
+    width: 330,
+    height: 44 * rows.length,
+    layer: [{
+      // The rule and the points share the shape scale (bottom axis).
+      layer: [{
+        mark: { type: "rule", color: "#999", strokeDash: [4, 3] },
+        encoding: { x: { datum: 0.5, type: "quantitative" } },
+      }, {
+        mark: { type: "point", filled: true, size: 70, opacity: 0.85 },
+        encoding: {
+          y,
+          x: {
+            field: "shape_fraction",
+            type: "quantitative",
+            title: "fraction of shape decisions",
+            scale: { domain: [0, 1] },
+          },
+          yOffset: { field: "config", type: "nominal", sort: configOrderLabels() },
+          color: { field: "group", type: "nominal", sort: [...STYLE_GROUPS], title: "group" },
+          shape: {
+            field: "augmentation",
+            type: "nominal",
+            sort: ["no static aug", "with static aug"],
+            title: "static augmentation",
+          },
+          tooltip: [
+            { field: "config" },
+            { field: "class" },
+            { field: "shape_fraction", format: ".3f" },
+            { field: "decisions" },
+          ],
+        },
+      }],
+    }, {
+      // Invisible twin on the reversed texture scale: only its top axis shows.
+      mark: { type: "point", opacity: 0, aria: false },
+      encoding: {
+        y,
+        x: {
+          field: "texture_fraction",
+          type: "quantitative",
+          title: "fraction of texture decisions",
+          scale: { domain: [0, 1], reverse: true },
+          axis: { orient: "top" },
+        },
+      },
+    }],
+    resolve: { scale: { x: "independent" } },
+  });
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: {
+      text: "Shape bias on cue-conflict images",
+      subtitle:
+        "fraction of shape vs texture decisions per shape class, decisions pooled over draws",
+    },
+    data: { values },
+    hconcat: kinds.map(panel),
+    ...FONT,
+  } as TopLevelSpec;
+}
+
+function configOrderLabels(): string[] {
+  return STYLE_GROUPS.flatMap((g) => [configLabel(g, false), configLabel(g, true)]);
 }
 
 /**
  * Box plots (whiskers at min and max) of each added image's mean |change|
  * (0-255) and SSIM against its original, per group (copy, light, medium,
- * heavy), one panel per measure.
+ * heavy, bank), one panel per measure.
  *
  * @example
  * ```ts
@@ -241,7 +353,7 @@ export function comparisonSpec(comparisons: readonly Comparison[]): TopLevelSpec
  * ```
  */
 export function stylizedSpec(records: readonly StylizedRecord[]): TopLevelSpec {
-  const groups = ["copy", "light", "medium", "heavy"];
+  const groups = STYLE_GROUPS.filter((g) => g !== "none");
   const values = records.flatMap((r) => [
     { group: r.style, measure: "mean |change| (0-255)", value: r.mean_abs_change },
     { group: r.style, measure: "SSIM", value: r.ssim },

@@ -1,8 +1,9 @@
 /**
  * `results.csv`: one row per (draw, style, static_augmentation, classifier,
  * class), with that class's precision, recall, F1 and support, and the run's
- * accuracy and macro-F1 repeated on each of its rows so every row stands
- * alone. Precision is left empty where it is undefined (the class was never
+ * accuracy, macro-F1 and endpoints (clean, texture-shift and corruption
+ * accuracy, shape bias; empty where the run has none) repeated on each of
+ * its rows so every row stands alone. Precision is left empty where it is undefined (the class was never
  * predicted) and `precision_defined` says so; writing 0 there would look
  * like a measured value.
  *
@@ -13,8 +14,8 @@
  * ```
  * @module
  */
-import type { RunResult } from "../study/types.ts";
-import { configOrder } from "./summary.ts";
+import { ENDPOINTS, type RunResult } from "../study/types.ts";
+import { configOrder, endpointValue } from "./summary.ts";
 
 /** Column names of results.csv, in order. */
 export const CSV_COLUMNS: readonly string[] = [
@@ -30,6 +31,7 @@ export const CSV_COLUMNS: readonly string[] = [
   "support",
   "accuracy",
   "macro_f1",
+  ...ENDPOINTS,
 ];
 
 /**
@@ -90,6 +92,7 @@ export function resultsCsv(runs: readonly RunResult[]): string {
           support,
           r.accuracy,
           r.macro_f1,
+          ...ENDPOINTS.map((e) => endpointValue(r, e) ?? NaN),
         ].map(csvField).join(","),
       );
     });

@@ -18,7 +18,10 @@
  */
 import {
   type ClassifierKind,
+  type Endpoint,
+  ENDPOINTS,
   type RunResult,
+  type ShapeBiasCounts,
   STYLE_GROUPS,
   STYLED_GROUPS,
   type StyledGroup,
@@ -47,6 +50,39 @@ export interface ConfigSummary {
   macro_f1: MeanStd;
   /** `precision.n` counts only draws where precision was defined; NaN mean when none. */
   per_class: Record<string, { precision: MeanStd; recall: MeanStd; f1: MeanStd }>;
+  /** Each endpoint over the draws where it is defined (`n` says how many). */
+  endpoints: Record<Endpoint, MeanStd>;
+  /** Evaluation condition name -> accuracy over the draws that scored it. */
+  conditions: Record<string, MeanStd>;
+  /** Cue-conflict decisions summed over draws (shape_bias recomputed from the sums). */
+  shape_counts: { overall: ShapeBiasCounts; per_class: Record<string, ShapeBiasCounts> };
+}
+
+/** A run's value of an endpoint; null when undefined or when the run has no evaluation. */
+export function endpointValue(r: RunResult, e: Endpoint): number | null {
+  const v = r.evaluation?.endpoints?.[e];
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+/**
+ * Sum cue-conflict counts and recompute shape / (shape + texture) (null when both are 0).
+ *
+ * @example
+ * ```ts
+ * import { poolShapeCounts } from "./summary.ts";
+ * const s = { shape: 3, texture: 1, other: 0, shape_bias: 0.75 };
+ * console.log(poolShapeCounts([s, s]).shape_bias); // 0.75
+ * ```
+ */
+export function poolShapeCounts(counts: readonly ShapeBiasCounts[]): ShapeBiasCounts {
+  const sum = (k: "shape" | "texture" | "other") => counts.reduce((a, c) => a + c[k], 0);
+  const shape = sum("shape"), texture = sum("texture");
+  return {
+    shape,
+    texture,
+    other: sum("other"),
+    shape_bias: shape + texture > 0 ? shape / (shape + texture) : null,
+  };
 }
 
 /** Order in which classifiers are reported. */
@@ -140,12 +176,41 @@ export function summarize(runs: readonly RunResult[]): ConfigSummary[] {
       accuracy: meanStd(g.map((r) => r.accuracy)),
       macro_f1: meanStd(g.map((r) => r.macro_f1)),
       per_class,
+      ...evaluationSummary(g, classes),
     });
   }
   return out.sort((a, b) =>
     configOrder(a.classifier, a.style, a.static_augmentation) -
     configOrder(b.classifier, b.style, b.static_augmentation)
   );
+}
+
+function evaluationSummary(
+  g: readonly RunResult[],
+  classes: readonly string[],
+): Pick<ConfigSummary, "endpoints" | "conditions" | "shape_counts"> {
+  const endpoints = Object.fromEntries(
+    ENDPOINTS.map((e) => [e, meanStd(present(g.map((r) => endpointValue(r, e))))]),
+  ) as Record<Endpoint, MeanStd>;
+  const names = [...new Set(g.flatMap((r) => Object.keys(r.evaluation?.accuracy ?? {})))];
+  const conditions = Object.fromEntries(
+    names.map((n) => [n, meanStd(present(g.map((r) => r.evaluation?.accuracy?.[n] ?? null)))]),
+  );
+  const sb = g.map((r) => r.evaluation?.shape_bias).filter((x) => x !== undefined);
+  const perClass = [...new Set([...classes, ...sb.flatMap((x) => Object.keys(x.per_class))])];
+  return {
+    endpoints,
+    conditions,
+    shape_counts: {
+      overall: poolShapeCounts(sb.map((x) => x.overall)),
+      per_class: Object.fromEntries(
+        perClass.map((c) => [
+          c,
+          poolShapeCounts(sb.map((x) => x.per_class[c]).filter((x) => x !== undefined)),
+        ]),
+      ),
+    },
+  };
 }
 
 /** The groups whose runs add images, in report order. */
@@ -167,6 +232,29 @@ export interface StylizedSummary {
   /** Distinct content:style ratios and step counts, ascending. */
   ratios: number[];
   steps: number[];
+  /** Smallest and largest content:style ratio (null without ratios; `bank` draws one per image). */
+  ratio_range: [number, number] | null;
+  /** Style file -> added images stylized with it (none for `copy`), in descending count, then name. */
+  style_files: Array<{ file: string; n: number; ratio_range: [number, number] | null }>;
+}
+
+function range(v: readonly number[]): [number, number] | null {
+  return v.length === 0 ? null : [Math.min(...v), Math.max(...v)];
+}
+
+function styleFiles(g: readonly StylizedRecord[]): StylizedSummary["style_files"] {
+  const by = new Map<string, StylizedRecord[]>();
+  for (const r of g) {
+    if (r.style_file === null || r.style_file === undefined) continue;
+    by.set(r.style_file, [...(by.get(r.style_file) ?? []), r]);
+  }
+  return [...by.entries()]
+    .map(([file, rs]) => ({
+      file,
+      n: rs.length,
+      ratio_range: range(present(rs.map((r) => r.ratio))),
+    }))
+    .sort((a, b) => b.n - a.n || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
 
 function present(values: ReadonlyArray<number | null>): number[] {
@@ -174,15 +262,15 @@ function present(values: ReadonlyArray<number | null>): number[] {
 }
 
 /**
- * Characterise the added images per group (copy, light, medium, heavy; groups
- * without records are left out), in report order.
+ * Characterise the added images per group (copy, light, medium, heavy, bank;
+ * groups without records are left out), in report order.
  *
  * @example
  * ```ts
  * import { summarizeStylized } from "./summary.ts";
  * const [copy] = summarizeStylized([{
  *   image: "crab/a.jpg", style: "copy", ratio: null, steps: 0, best_step: null,
- *   mean_abs_change: 0.4, ssim: 0.99, style_loss_ratio: null, final_content_loss: null, identical: false,
+ *   mean_abs_change: 0.4, ssim: 0.99, style_loss_ratio: null, final_content_loss: null, identical: false, style_file: null,
  * }]);
  * console.log(copy.n, copy.mean_abs_change.mean); // 1 0.4
  * ```
@@ -205,6 +293,8 @@ export function summarizeStylized(records: readonly StylizedRecord[]): StylizedS
       identical: g.filter((r) => r.identical).length,
       ratios: distinct(present(g.map((r) => r.ratio))),
       steps: distinct(present(g.map((r) => r.steps))),
+      ratio_range: range(present(g.map((r) => r.ratio))),
+      style_files: styleFiles(g),
     });
   }
   return out;
