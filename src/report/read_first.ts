@@ -161,7 +161,11 @@ function powerItems(ctx: ReportContext): string[] {
       } draws.`,
     );
   }
-  const identical = [...new Set(comps.filter(sameAsBaseline).map(compName))];
+  // A configuration is identical only when every endpoint's comparison with that baseline is.
+  const names = [...new Set(comps.map(compName))];
+  const identical = names.filter((n) =>
+    comps.filter((c) => compName(c) === n).every(sameAsBaseline)
+  );
   if (identical.length > 0) {
     out.push(
       `${identical.length} configuration(s) score exactly as their baseline in every draw on every endpoint compared: ${
