@@ -241,7 +241,9 @@ export async function studyMain(args: string[]): Promise<void> {
       config.classes.join("/")
     }, ${config.samples} ${config.sampling} x ${config.trainPerClass} per class, ${config.iterations} ${config.optimizer} steps at ${config.stylizeSize}px (style ${config.styleSize}px), classifiers ${
       config.classifiers.join("+")
-    }, groups ${config.groups.join(",")}, eval pool ${config.evalPool}/class, primary endpoint ${config.primaryEndpoint}, ${config.workers} worker(s)`,
+    }, groups ${
+      config.groups.join(",")
+    }, eval pool ${config.evalPool}/class, primary endpoint ${config.primaryEndpoint}, ${config.workers} worker(s)`,
   );
   const outcome = await runStudy(config, { shard });
   if (outcome.resultsPath) {

@@ -38,7 +38,7 @@ import {
   STYLE_GROUPS,
   type StyleGroup,
 } from "./types.ts";
-import { CORRUPTIONS, type CorruptionName } from "../images/corrupt.ts";
+import { type CorruptionName, CORRUPTIONS } from "../images/corrupt.ts";
 
 /** Every resolved knob of a study run. */
 export interface StudyConfig {
@@ -257,7 +257,8 @@ export const STUDY_FLAGS: Record<string, FlagSpec & { key: keyof StudyConfig }> 
   "eval-pool": {
     key: "evalPool",
     kind: "int",
-    help: "images per class reserved from training for the texture-shift, cue-conflict and corruption conditions",
+    help:
+      "images per class reserved from training for the texture-shift, cue-conflict and corruption conditions",
   },
   corruptions: {
     key: "corruptions",

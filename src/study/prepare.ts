@@ -378,7 +378,9 @@ export function reservePool(
 ): Record<string, string[]> {
   return Object.fromEntries(
     Object.entries(byClass).map(([cls, images]) => {
-      const chosen = new Set(shuffled(images, mulberry32(hash32(`${seed}:pool:${cls}`))).slice(0, n));
+      const chosen = new Set(
+        shuffled(images, mulberry32(hash32(`${seed}:pool:${cls}`))).slice(0, n),
+      );
       return [cls, images.filter((x) => chosen.has(x))];
     }),
   );
@@ -435,4 +437,3 @@ async function centreCrop(
   }
   return await decodeImage(await encodePng({ data, width: w, height: h }), label, { longSide });
 }
-

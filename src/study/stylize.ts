@@ -164,7 +164,15 @@ export function planAddedJobs(p: Prepared, config: StudyConfig): AddedJob[] {
         const d = bankDraw(image, p.bank.length, config.ratios, config.seed);
         const b = p.bank[d.index];
         const key = cacheKey({ content_sha256, style_sha256: b.sha256, ratio: d.ratio, ...opt });
-        return { image, group, name, ratio: d.ratio, style: `bank:${b.name}`, styleFile: b.file, key };
+        return {
+          image,
+          group,
+          name,
+          ratio: d.ratio,
+          style: `bank:${b.name}`,
+          styleFile: b.file,
+          key,
+        };
       }
       const ratio = config.ratios[group];
       const key = cacheKey({ content_sha256, style_sha256: p.styleSha256, ratio, ...opt });

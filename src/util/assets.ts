@@ -33,19 +33,25 @@ export const ASSETS = {
   /** Vincent van Gogh, The Starry Night (1889), public domain. */
   starryNight: {
     file: "data/styles/starry_night.jpg",
-    urls: ["https://raw.githubusercontent.com/jcjohnson/neural-style/07c4b8299f8fbdafec0c514fc820ff1d7ff62e46/examples/inputs/starry_night.jpg"],
+    urls: [
+      "https://raw.githubusercontent.com/jcjohnson/neural-style/07c4b8299f8fbdafec0c514fc820ff1d7ff62e46/examples/inputs/starry_night.jpg",
+    ],
     sha256: "0592ab0f7b51b3ce72608a95e53880bd93971e5b48f93a0ce8dfd3cbccf3d098",
   },
   /** J. M. W. Turner, The Shipwreck (1805), public domain. */
   shipwreck: {
     file: "data/styles/shipwreck.jpg",
-    urls: ["https://raw.githubusercontent.com/jcjohnson/neural-style/07c4b8299f8fbdafec0c514fc820ff1d7ff62e46/examples/inputs/shipwreck.jpg"],
+    urls: [
+      "https://raw.githubusercontent.com/jcjohnson/neural-style/07c4b8299f8fbdafec0c514fc820ff1d7ff62e46/examples/inputs/shipwreck.jpg",
+    ],
     sha256: "4f7cf34e3cd4a5daaf3f421f059ca9a01aaa2a3afd7243d6670c9c8bc001a213",
   },
   /** Edvard Munch, The Scream (1893), public domain; a held-out test style. */
   theScream: {
     file: "data/styles/the_scream.jpg",
-    urls: ["https://raw.githubusercontent.com/jcjohnson/neural-style/07c4b8299f8fbdafec0c514fc820ff1d7ff62e46/examples/inputs/the_scream.jpg"],
+    urls: [
+      "https://raw.githubusercontent.com/jcjohnson/neural-style/07c4b8299f8fbdafec0c514fc820ff1d7ff62e46/examples/inputs/the_scream.jpg",
+    ],
     sha256: "f3075cddeb974a9ee1d6418f7f33fd05185a7ac7dcb4288bd2805d499a9dcaee",
   },
   /** Katsushika Hokusai, The Great Wave off Kanagawa (c. 1831), public domain; a held-out test style. */

@@ -94,7 +94,9 @@ Deno.test("--preset smoke on the shared data: results.json schema 3, groups, the
       "texture:the_scream",
       "texture:great_wave",
       "cue_conflict",
-      ...res.config.corruptions.flatMap((c: string) => [1, 2, 3].map((s) => `corruption:${c}:${s}`)),
+      ...res.config.corruptions.flatMap((c: string) =>
+        [1, 2, 3].map((s) => `corruption:${c}:${s}`)
+      ),
     ],
   );
   for (const c of conditions) {
@@ -146,7 +148,12 @@ Deno.test("--preset smoke on the shared data: results.json schema 3, groups, the
   }
   assert.equal(seen.size, draws * GROUPS * 2);
   // Per endpoint: vs none, 11 configurations; vs copy, light/medium/heavy/bank x 2.
-  const endpoints = ["clean_accuracy", "texture_shift_accuracy", "corruption_accuracy", "shape_bias"];
+  const endpoints = [
+    "clean_accuracy",
+    "texture_shift_accuracy",
+    "corruption_accuracy",
+    "shape_bias",
+  ];
   for (const e of endpoints) {
     const of = (b: string) =>
       res.comparisons.filter((c: { baseline: string; endpoint: string }) =>

@@ -109,7 +109,9 @@ Deno.test("planAddedJobs: bank copies use only bank styles, recorded per job; te
   }
   const poolImages = new Set(Object.values(p.pool).flat());
   const training = new Set(p.samples.flatMap((s) => Object.values(s.train).flat()));
-  for (const img of poolImages) assert.ok(!training.has(img), `${img} is in the pool and trained on`);
+  for (const img of poolImages) {
+    assert.ok(!training.has(img), `${img} is in the pool and trained on`);
+  }
   for (const j of jobs) {
     const evalJob = j.group === "texture" || j.group === "cue";
     assert.equal(poolImages.has(j.image), evalJob, `${j.name}`);
