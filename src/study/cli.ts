@@ -28,15 +28,8 @@ import {
 import { parseShard } from "./shard.ts";
 import { runStudy } from "./run.ts";
 import { layersUpTo } from "../vgg/layers.ts";
-import { imageSize, targetSize } from "../images/io.ts";
-import {
-  checkMinSide,
-  fits,
-  largestLongSide,
-  maxBatch,
-  memoryLimit,
-  smallestLongSide,
-} from "../style/limits.ts";
+import { imageSize } from "../images/io.ts";
+import { checkSizes, memoryLimit, smallestLongSide } from "../style/limits.ts";
 import { type BackendChoice, resolveBackend } from "../tf.ts";
 
 /**
@@ -57,31 +50,28 @@ import { type BackendChoice, resolveBackend } from "../tf.ts";
 export async function checkStudySizes(config: StudyConfig): Promise<void> {
   const specs = layersUpTo([config.contentLayer, ...config.styleLayers]);
   const side = config.stylizeSize;
-  checkMinSide({ width: side, height: side }, specs, "--stylize-size", `a ${side}x${side} square`);
   const bytes = await Deno.readFile(config.style).catch((e) => {
     throw new UserError(`--style: cannot read ${config.style} (${e.message})`);
   });
   const resolved = await resolveBackend(config.backend as BackendChoice);
-  const limit = memoryLimit(resolved.name, specs, resolved.adapter?.limits);
-  const square = { width: side, height: side };
-  if (!fits(square, config.stylizeBatch, specs, limit)) {
-    const mb = maxBatch(square, specs, limit);
-    throw new UserError(
-      mb >= 1
-        ? `--batch: ${config.stylizeBatch} images of ${side}x${side} px need more memory than ${limit.backend} has (${limit.why}); the largest batch that fits is ${mb}`
-        : `--stylize-size: ${side}x${side} px needs more memory than ${limit.backend} has (${limit.why}); the largest that fits is --stylize-size ${
-          largestLongSide(square, 1, specs, limit)
-        }`,
-    );
-  }
-  const dims = await imageSize(bytes, config.style);
-  const min = 2 ** specs.filter((s) => s.poolBefore).length;
-  checkMinSide(
-    targetSize(dims, { longSide: config.styleSize }),
+  // The check stylize makes too (src/style/limits.ts), with the study's flags and names.
+  checkSizes(
+    {
+      contents: [{ name: "", size: { width: side, height: side } }],
+      sizeFlag: "--stylize-size",
+      describe: () => `a ${side}x${side} square`,
+      suggestSize: false,
+      styles: [{ path: config.style, dims: await imageSize(bytes, config.style) }],
+      styleLongSide: () => config.styleSize,
+      styleFlag: "--style-size",
+      describeStyle: (p, long) => `the style image ${p} at long side ${long}`,
+      styleFix: (dims, min) => `use --style-size ${smallestLongSide(dims, min)} or more`,
+      batch: config.stylizeBatch,
+      overBatch: "refuse",
+      overOne: "refuse",
+    },
     specs,
-    "--style-size",
-    `the style image ${config.style} at long side ${config.styleSize}`,
-    `use --style-size ${smallestLongSide(dims, min)} or more`,
+    memoryLimit(resolved.name, specs, resolved.adapter?.limits),
   );
 }
 

@@ -32,7 +32,8 @@
 import { tf } from "../tf.ts";
 import { activeKernels, type AdamConfig, type AdamState } from "../ops.ts";
 import { deprocess, pixelBounds, preprocess, type Vgg19 } from "../vgg/model.ts";
-import { contentLoss, gram, styleLayerLoss } from "./losses.ts";
+import { contentLoss, gram, styleLayerLoss, tvLoss } from "./losses.ts";
+import { poolsBefore, tiledFeatures, tiledGrams, tiledValueAndGrad, tileGrid } from "./tiles.ts";
 import { Lbfgs, LBFGS_DEFAULTS, type LbfgsConfig } from "./lbfgs.ts";
 
 /**
@@ -76,6 +77,19 @@ export interface GatysConfig {
   /** Start from the content image, seeded uniform noise over the valid range, or a given RGB image. */
   init: "content" | "random" | tf.Tensor4D;
   seed: number;
+  /**
+   * Blend weights, one per style image (`--style-blend`); normalised to sum 1
+   * here. The style target is sum_i w_i A_i. Default: equal weights.
+   */
+  styleWeights?: number[];
+  /** Weight of the total variation term (`--tv-weight`, see {@link tvLoss}); default 0 (none). */
+  tvWeight?: number;
+  /**
+   * Evaluate the objective in tiles of this many pixels a side (plus a halo),
+   * for images over the memory bound; see `./tiles.ts`. The objective and its
+   * gradient are the untiled ones; only the peak memory changes.
+   */
+  tile?: number;
 }
 
 /**
@@ -90,6 +104,8 @@ export interface GatysConfig {
 export interface LossValues {
   content_loss: number;
   style_loss: number;
+  /** The unweighted total variation; present only when `tvWeight` > 0. */
+  tv_loss?: number;
   total_loss: number;
 }
 
@@ -138,6 +154,7 @@ export class GatysOptimizer {
   private readonly bounds: { lo: tf.Tensor1D; hi: tf.Tensor1D };
   private readonly outputs: string[];
   private readonly valueAndGrad: (x: tf.Tensor4D) => { value: tf.Scalar; grad: tf.Tensor4D };
+  /** Per image, rows (content, style, tv, total) of the last evaluation, kept for reading. */
   private parts: tf.Tensor2D | null = null;
   /** Update steps taken. */
   iteration = 0;
@@ -149,31 +166,20 @@ export class GatysOptimizer {
   private constructor(
     private readonly vgg: Vgg19,
     content: tf.Tensor4D,
-    style: tf.Tensor4D,
+    styles: tf.Tensor4D[],
     private readonly config: GatysConfig,
+    warm?: AdamState,
   ) {
     if (config.styleLayers.length === 0) throw new Error("at least one style layer is needed");
     this.outputs = [...new Set([config.contentLayer, ...config.styleLayers])];
     this.bounds = pixelBounds();
     const [b, h, w] = content.shape;
     const pContent = preprocess(content);
-    this.contentTarget = tf.tidy(() =>
-      vgg.features(pContent, [config.contentLayer])[config.contentLayer]
-    );
-    // The Gram of the style image is scaled by M_x / M_style so that a style
-    // image of another size than x gives targets on G's scale.
-    this.styleTargets = tf.tidy(() => {
-      const feats = vgg.features(preprocess(style), config.styleLayers);
-      return config.styleLayers.map((name) => {
-        const f = feats[name];
-        const mStyle = f.shape[1] * f.shape[2];
-        const pools = vggPoolsBefore(vgg, name);
-        let hl = h, wl = w;
-        for (let p = 0; p < pools; p++) [hl, wl] = [Math.floor(hl / 2), Math.floor(wl / 2)];
-        const scale = (hl * wl) / mStyle;
-        return tf.mul(gram(f).squeeze([0]), scale) as tf.Tensor2D;
-      });
-    });
+    const tile = config.tile;
+    this.contentTarget = tile
+      ? tiledFeatures(vgg, pContent, config.contentLayer, tile)
+      : tf.tidy(() => vgg.features(pContent, [config.contentLayer])[config.contentLayer]);
+    this.styleTargets = styleTargets(vgg, styles, config, h, w);
     if (config.init === "content") this.x = pContent;
     else {
       const init = config.init;
@@ -192,7 +198,7 @@ export class GatysOptimizer {
       throw new Error(`unknown optimizer '${optimizer}' (known: adam, lbfgs)`);
     }
     if (optimizer === "adam") {
-      this.adam = { m: tf.zerosLike(this.x), v: tf.zerosLike(this.x), t: 0 };
+      this.adam = warm ?? { m: tf.zerosLike(this.x), v: tf.zerosLike(this.x), t: 0 };
     } else {
       this.boundsFlat = {
         lo: tf.tile(this.bounds.lo, [h * w]) as tf.Tensor1D,
@@ -201,22 +207,42 @@ export class GatysOptimizer {
     }
     this.bestLoss = new Array(b).fill(Infinity);
     this.bestStep = new Array(b).fill(null);
-    this.valueAndGrad = tf.valueAndGrad((x: tf.Tensor4D) => this.objective(x)) as unknown as (
-      x: tf.Tensor4D,
-    ) => { value: tf.Scalar; grad: tf.Tensor4D };
+    if (tile) {
+      this.valueAndGrad = (x) => {
+        const r = tiledValueAndGrad(this.vgg, x, {
+          ...config,
+          contentTarget: this.contentTarget,
+          styleTargets: this.styleTargets,
+          // The grid moves every evaluation so that no tile border stays in one place.
+          grid: tileGrid(vgg, h, w, tile, this.evaluations),
+        });
+        this.parts = r.parts;
+        return { value: r.value, grad: r.grad };
+      };
+    } else {
+      this.valueAndGrad = tf.valueAndGrad((x: tf.Tensor4D) => this.objective(x)) as unknown as (
+        x: tf.Tensor4D,
+      ) => { value: tf.Scalar; grad: tf.Tensor4D };
+    }
   }
 
-  /** Set up an optimisation; `content` is `[B,H,W,3]` and `style` `[1,h,w,3]`, RGB in [0, 255]. */
+  /**
+   * Set up an optimisation; `content` is `[B,H,W,3]` and `style` `[1,h,w,3]`
+   * (or several, blended by `config.styleWeights`), RGB in [0, 255]. `warm`, an
+   * Adam state of x's shape (e.g. carried from a coarser scale), is taken over
+   * and disposed with the optimiser.
+   */
   static create(
     vgg: Vgg19,
     content: tf.Tensor4D,
-    style: tf.Tensor4D,
+    style: tf.Tensor4D | tf.Tensor4D[],
     config: GatysConfig,
+    warm?: AdamState,
   ): GatysOptimizer {
-    return new GatysOptimizer(vgg, content, style, config);
+    return new GatysOptimizer(vgg, content, Array.isArray(style) ? style : [style], config, warm);
   }
 
-  /** Sum over the batch of alpha*content + beta*style; keeps the per-image parts for reading. */
+  /** Sum over the batch of alpha*content + beta*style (+ tv); keeps the per-image parts for reading. */
   private objective(x: tf.Tensor4D): tf.Scalar {
     const feats = this.vgg.features(x, this.outputs);
     const c = contentLoss(feats[this.config.contentLayer], this.contentTarget);
@@ -227,8 +253,11 @@ export class GatysOptimizer {
       ),
       w,
     ) as tf.Tensor1D;
-    const total = tf.add(tf.mul(c, this.config.alpha), tf.mul(s, this.config.beta)) as tf.Tensor1D;
-    this.parts = tf.keep(tf.stack([c, s, total]) as tf.Tensor2D);
+    let total = tf.add(tf.mul(c, this.config.alpha), tf.mul(s, this.config.beta)) as tf.Tensor1D;
+    const tvW = this.config.tvWeight ?? 0;
+    const tv = tvW > 0 ? tvLoss(x) : tf.zerosLike(c);
+    if (tvW > 0) total = tf.add(total, tf.mul(tv, tvW)) as tf.Tensor1D;
+    this.parts = tf.keep(tf.stack([c, s, tv, total]) as tf.Tensor2D);
     return tf.sum(total) as tf.Scalar;
   }
 
@@ -250,10 +279,11 @@ export class GatysOptimizer {
     const out: LossValues[] = [];
     const improved: boolean[] = [];
     for (let i = 0; i < b; i++) {
-      const v = {
+      const v: LossValues = {
         content_loss: values[i],
         style_loss: values[b + i],
-        total_loss: values[2 * b + i],
+        ...((this.config.tvWeight ?? 0) > 0 ? { tv_loss: values[2 * b + i] } : {}),
+        total_loss: values[3 * b + i],
       };
       if (![v.content_loss, v.style_loss, v.total_loss].every(Number.isFinite)) {
         throw new NonFiniteLossError(
@@ -366,7 +396,7 @@ export class GatysOptimizer {
     }
     this.lastParts = parts;
     const b = x2.shape[0];
-    return { values: Array.from(parts.subarray(2 * b, 3 * b)), grad: grad2 };
+    return { values: Array.from(parts.subarray(3 * b, 4 * b)), grad: grad2 };
   };
 
   /** Create the L-BFGS state at the current x (one evaluation) unless it exists. */
@@ -425,6 +455,15 @@ export class GatysOptimizer {
     return deprocess(this.x);
   }
 
+  /**
+   * A copy of Adam's moments and step count (null with L-BFGS), e.g. to carry
+   * to the next scale. Caller disposes m and v.
+   */
+  adamState(): AdamState | null {
+    if (!this.adam) return null;
+    return { m: tf.clone(this.adam.m), v: tf.clone(this.adam.v), t: this.adam.t };
+  }
+
   /** Lowest total loss so far per batch item among iterations >= 1 (Infinity before any). */
   get bestLosses(): number[] {
     return [...this.bestLoss];
@@ -448,12 +487,51 @@ export class GatysOptimizer {
   }
 }
 
-/** Number of 2x2 pools before a layer. */
-function vggPoolsBefore(vgg: Vgg19, name: string): number {
-  let pools = 0;
-  for (const l of vgg.layers) {
-    if (l.spec.poolBefore) pools++;
-    if (l.spec.name === name) return pools;
+/**
+ * The style target of each style layer: the blend sum_i w_i A_i of the
+ * styles' Grams (weights normalised to sum 1), each Gram scaled by
+ * M_x / M_style so that a style image of another size than x (`h` x `w`) gives
+ * targets on G's scale.
+ */
+function styleTargets(
+  vgg: Vgg19,
+  styles: tf.Tensor4D[],
+  config: GatysConfig,
+  h: number,
+  w: number,
+): tf.Tensor2D[] {
+  const raw = config.styleWeights ?? styles.map(() => 1);
+  if (raw.length !== styles.length) {
+    throw new Error(`${raw.length} style weights for ${styles.length} style images`);
   }
-  throw new Error(`layer ${name} is not in this model`);
+  const sum = raw.reduce((a, x) => a + x, 0);
+  const weights = raw.map((x) => x / sum);
+  const featureSide = (n: number, pools: number) => {
+    for (let p = 0; p < pools; p++) n = Math.floor(n / 2);
+    return n;
+  };
+  const perStyle = styles.map((style, si) =>
+    tf.tidy(() => {
+      const pStyle = preprocess(style);
+      const grams = config.tile
+        ? tiledGrams(vgg, pStyle, config.styleLayers, config.tile)
+        : ((feats) => config.styleLayers.map((name) => gram(feats[name])))(
+          vgg.features(pStyle, config.styleLayers),
+        );
+      return config.styleLayers.map((name, l) => {
+        const pools = poolsBefore(vgg, name);
+        const mStyle = featureSide(style.shape[1], pools) * featureSide(style.shape[2], pools);
+        const scale = (featureSide(h, pools) * featureSide(w, pools)) / mStyle;
+        // One style keeps the exact former arithmetic (no multiply by a weight of 1).
+        const factor = styles.length === 1 ? scale : scale * weights[si];
+        return tf.mul(grams[l].squeeze([0]), factor) as tf.Tensor2D;
+      });
+    })
+  );
+  if (perStyle.length === 1) return perStyle[0];
+  return config.styleLayers.map((_, l) => {
+    const t = tf.addN(perStyle.map((g) => g[l])) as tf.Tensor2D;
+    tf.dispose(perStyle.map((g) => g[l]));
+    return t;
+  });
 }

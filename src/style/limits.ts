@@ -304,3 +304,261 @@ export function largestLongSide(
   }
   return lo;
 }
+
+/**
+ * Bytes per pixel that a tiled run keeps at full size besides a tile's step:
+ * the image, Adam's two moments, the gradient and its running sum, the best
+ * image and the content (about a dozen 3-channel float32 planes), and the
+ * content layer's target features (`contentFloats` per pixel).
+ *
+ * @example
+ * ```ts
+ * import { tiledResidentBytes } from "./limits.ts";
+ * console.log(tiledResidentBytes(16)); // 16 * 4 * 2 + 12 * 3 * 4
+ * ```
+ */
+export function tiledResidentBytes(contentFloats: number): number {
+  return contentFloats * 4 * 2 + 12 * 3 * 4;
+}
+
+/** The largest tile core (a multiple of `align`) whose step fits beside the resident bytes, or 0. */
+function largestTile(
+  size: Size,
+  specs: readonly ConvLayerSpec[],
+  limit: MemoryLimit,
+  halo: number,
+  align: number,
+): number {
+  const deepest = specs[specs.length - 1];
+  const pools = specs.filter((s) => s.poolBefore).length;
+  const resident = tiledResidentBytes(deepest.cOut / 4 ** pools) * size.width * size.height;
+  let best = 0;
+  for (let t = align; t <= Math.max(size.width, size.height); t += align) {
+    const side = {
+      width: Math.min(size.width, t + 2 * halo),
+      height: Math.min(size.height, t + 2 * halo),
+    };
+    const step = estimateStepBytes(side.width, side.height, 1, specs);
+    if (
+      resident + step > limit.total ||
+      4 * specs[0].cOut * side.width * side.height > limit.perTensor
+    ) break;
+    best = t;
+  }
+  return best;
+}
+
+/**
+ * The content and style images of a run, as {@link checkSizes} sees them.
+ *
+ * @example
+ * ```ts
+ * import type { SizeRequest } from "./limits.ts";
+ * const r: SizeRequest = {
+ *   contents: [{ name: "a.png", size: { width: 64, height: 48 } }], sizeFlag: "--size",
+ *   styles: [{ path: "s.jpg", dims: { width: 400, height: 300 } }], styleLongSide: (l) => l,
+ *   styleFlag: "--size", batch: 1, overBatch: "one", overOne: "refuse",
+ * };
+ * ```
+ */
+export interface SizeRequest {
+  /** Each content image: a name for messages, its size after resizing, its own size. */
+  contents: Array<{ name: string; size: Size; orig?: Size }>;
+  /** The flag that sets the content size (`--size`, `--stylize-size`, `--content`). */
+  sizeFlag: string;
+  /** How a content image is named in a too-small message; default `content image NAME`. */
+  describe?: (name: string, size: Size) => string;
+  /** Suggest `SIZEFLAG N or more` when a content image is too small (stylize; default true). */
+  suggestSize?: boolean;
+  styles: Array<{ path: string; dims: Size }>;
+  /** The style image's long side for a content long side (stylize: times --style-scale). */
+  styleLongSide: (contentLong: number) => number;
+  /** The flag named when a style image comes out too small. */
+  styleFlag: string;
+  /** How a resized style image is named; default: resized to the content's long side. */
+  describeStyle?: (path: string, long: number) => string;
+  /** What to suggest when a style image is too small (given its own size and the smallest side). */
+  styleFix?: (dims: Size, minSide: number) => string;
+  batch: number;
+  /** A batch over the bound: `split` into the largest that fits, `refuse` (naming --batch), or `one` (batch is 1). */
+  overBatch: "split" | "refuse" | "one";
+  /** One image over the bound: `tile` it (see `./tiles.ts`) or `refuse` with the largest size that fits. */
+  overOne: "tile" | "refuse";
+}
+
+/**
+ * How one group of same-sized content images runs: its batch size, and its
+ * tile size when one image is over the memory bound.
+ *
+ * @example
+ * ```ts
+ * import type { GroupPlan } from "./limits.ts";
+ * const g: GroupPlan = { batch: 1, tile: 600 };
+ * ```
+ */
+export interface GroupPlan {
+  batch: number;
+  tile?: number;
+}
+
+const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+/** The limit in words: `the 3.2 GiB a step may use on wasm (wasm32 heap, 4 GiB ...)`. */
+const budget = (l: MemoryLimit) =>
+  Number.isFinite(l.total)
+    ? `the ${gib(l.total)} a step may use on ${l.backend} (${l.why})`
+    : `${l.backend}'s limit (${l.why})`;
+
+/**
+ * The one size check of `deno task stylize` and `deno task study`, before
+ * any work and from the images' headers: every content image and every style
+ * image (at the long side `styleLongSide` gives) must keep the deepest layer
+ * at least 1x1, and pixels x batch must fit the backend's memory. Returns the
+ * plan per `WxH` group of content images; a UserError names the flag and the
+ * image, and says what fits.
+ *
+ * @example
+ * ```ts
+ * import { checkSizes, memoryLimit } from "./limits.ts";
+ * import { layersUpTo } from "../vgg/layers.ts";
+ * const specs = layersUpTo(["block3_conv4"]);
+ * const plan = checkSizes({
+ *   contents: [{ name: "a.png", size: { width: 64, height: 48 } }], sizeFlag: "--size",
+ *   styles: [{ path: "s.jpg", dims: { width: 400, height: 300 } }], styleLongSide: (l) => l,
+ *   styleFlag: "--size", batch: 1, overBatch: "one", overOne: "tile",
+ * }, specs, memoryLimit("wasm", specs));
+ * console.log(plan.get("64x48")); // { batch: 1 }
+ * ```
+ */
+export function checkSizes(
+  req: SizeRequest,
+  specs: readonly ConvLayerSpec[],
+  limit: MemoryLimit,
+  log: (line: string) => void = (l) => console.error(l),
+): Map<string, GroupPlan> {
+  const minSide = minImageSide(specs).side;
+  const longSides = new Set<number>();
+  for (const c of req.contents) {
+    checkMinSide(
+      c.size,
+      specs,
+      req.sizeFlag,
+      req.describe?.(c.name, c.size) ?? `content image ${c.name}`,
+      req.suggestSize === false
+        ? undefined
+        : `use --size ${smallestLongSide(c.orig ?? c.size, minSide)} or more`,
+    );
+    longSides.add(Math.max(c.size.width, c.size.height));
+  }
+  for (const long of longSides) {
+    const sl = req.styleLongSide(long);
+    for (const s of req.styles) {
+      checkMinSide(
+        fitLongSide(s.dims.width, s.dims.height, sl),
+        specs,
+        req.styleFlag,
+        req.describeStyle?.(s.path, sl) ??
+          `the style image ${s.path} (resized to the content's long side ${long}, keeping its aspect ratio)`,
+        req.styleFix?.(s.dims, minSide) ??
+          `use --size ${
+            smallestLongSide(s.dims, minSide)
+          } or more, or a less elongated style image`,
+      );
+    }
+  }
+  const groups = new Map<string, { size: Size; names: string[] }>();
+  for (const c of req.contents) {
+    const key = `${c.size.width}x${c.size.height}`;
+    const g = groups.get(key) ?? { size: c.size, names: [] };
+    g.names.push(c.name);
+    groups.set(key, g);
+  }
+  const out = new Map<string, GroupPlan>();
+  for (const [key, g] of groups) out.set(key, planGroup(req, key, g, specs, limit, log));
+  return out;
+}
+
+/** {@link checkSizes} for one group of same-sized images. */
+function planGroup(
+  req: SizeRequest,
+  key: string,
+  g: { size: Size; names: string[] },
+  specs: readonly ConvLayerSpec[],
+  limit: MemoryLimit,
+  log: (line: string) => void,
+): GroupPlan {
+  const want = req.overBatch === "one"
+    ? 1
+    : req.overBatch === "refuse"
+    ? req.batch
+    : Math.min(req.batch, g.names.length);
+  if (fits(g.size, want, specs, limit)) return { batch: req.overBatch === "one" ? 1 : req.batch };
+  const mb = maxBatch(g.size, specs, limit);
+  const over = (n: number) =>
+    `need${n === 1 ? "s" : ""} more memory than ${limit.backend} has (about ${
+      gib(estimateStepBytes(g.size.width, g.size.height, n, specs))
+    } per step, over ${budget(limit)})`;
+  if (mb >= 1 && req.overBatch === "split") {
+    log(`batch: ${want} image(s) of ${key} ${over(want)}; running them in batches of ${mb}`);
+    return { batch: mb };
+  }
+  if (mb >= 1) {
+    throw new UserError(
+      `--batch: ${want} images of ${key} px ${over(want)}; the largest batch that fits is ${mb}`,
+    );
+  }
+  const what = req.overBatch === "refuse" ? "" : `${g.names[0]} at `;
+  if (req.overOne === "tile") {
+    const halo = tileHaloOf(specs), align = minImageSide(specs).side;
+    const tile = largestTile(g.size, specs, limit, halo, align);
+    if (tile >= align) {
+      log(
+        `tiles: ${what}${key} px ${over(1)}; running it in tiles of ${tile} px (+${halo} px halo)`,
+      );
+      return { batch: 1, tile };
+    }
+    let lo = 1, hi = Math.max(g.size.width, g.size.height);
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (
+        largestTile(fitLongSide(g.size.width, g.size.height, mid), specs, limit, halo, align) >=
+          align
+      ) lo = mid;
+      else hi = mid - 1;
+    }
+    throw new UserError(
+      `${req.sizeFlag}: ${what}${key} px, even in tiles, ${
+        over(1)
+      }; the largest that fits is ${req.sizeFlag} ${lo} (in tiles)`,
+    );
+  }
+  throw new UserError(
+    `${req.sizeFlag}: ${what}${key} px ${over(1)}; the largest that fits is ${req.sizeFlag} ${
+      largestLongSide(g.size, 1, specs, limit)
+    }`,
+  );
+}
+
+/**
+ * The halo of a tile (see `tileHalo` in `./tiles.ts`, which this mirrors
+ * without importing the tfjs side): the receptive-field radius of the deepest
+ * layer, rounded up to a multiple of the deepest pool's stride.
+ *
+ * @example
+ * ```ts
+ * import { layersUpTo } from "../vgg/layers.ts";
+ * import { tileHaloOf } from "./limits.ts";
+ * console.log(tileHaloOf(layersUpTo(["block3_conv4"]))); // 28
+ * ```
+ */
+export function tileHaloOf(specs: readonly ConvLayerSpec[]): number {
+  let pools = 0, r = 0;
+  for (const s of specs) {
+    if (s.poolBefore) {
+      r += 2 ** pools;
+      pools++;
+    }
+    r += 2 ** pools;
+  }
+  const a = 2 ** pools;
+  return Math.ceil(r / a) * a;
+}

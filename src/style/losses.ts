@@ -54,3 +54,32 @@ export function styleLayerLoss(f: tf.Tensor4D, target: tf.Tensor2D): tf.Tensor1D
   });
   return op(f) as tf.Tensor1D;
 }
+
+/**
+ * Per-image total variation `[B]` of `x` `[B, H, W, C]`, the TensorFlow
+ * tutorial's form (`tf.image.total_variation`): the sum of absolute
+ * differences between vertical and between horizontal neighbours, over every
+ * channel. On pixels in [0, 255] (ours) it is 255 times its value on [0, 1]
+ * (the tutorial's), so the tutorial's weight 30 is 30/255 here.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { tvLoss } from "./losses.ts";
+ * tvLoss(tf.tensor4d([0, 1, 3, 7], [1, 2, 2, 1])).print(); // [|3-0|+|7-1| + |1-0|+|7-3|] = [14]
+ * ```
+ */
+export function tvLoss(x: tf.Tensor4D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const [b, h, w, c] = x.shape;
+    const dh = tf.sub(
+      tf.slice(x, [0, 1, 0, 0], [b, h - 1, w, c]),
+      tf.slice(x, 0, [b, h - 1, w, c]),
+    );
+    const dw = tf.sub(
+      tf.slice(x, [0, 0, 1, 0], [b, h, w - 1, c]),
+      tf.slice(x, 0, [b, h, w - 1, c]),
+    );
+    return tf.add(tf.sum(tf.abs(dh), [1, 2, 3]), tf.sum(tf.abs(dw), [1, 2, 3])) as tf.Tensor1D;
+  });
+}

@@ -43,7 +43,8 @@ import {
   WorkerPool,
 } from "../util/pool.ts";
 import { type GatysConfig, type LossValues, NonFiniteLossError } from "./engine.ts";
-import type { LossRecord } from "./run.ts";
+import type { LossRecord, ScaleInfo, ScaleStep } from "./run.ts";
+import type { Pooling } from "../vgg/model.ts";
 
 /**
  * The optimisation settings of a task: everything of {@link GatysConfig}
@@ -90,6 +91,11 @@ export interface StyleTask {
   style?: RgbImage;
   /** Also send the current images every this many iterations (see {@link StyleRunEvents.onSnapshot}). */
   snapshotEvery?: number;
+  /**
+   * Coarse to fine, or several style images: the scales to run (see
+   * `stylizeScales`); when given, `contents`, `style` and `iterations` are not used.
+   */
+  scales?: ScaleStep[];
 }
 
 /**
@@ -134,6 +140,8 @@ export interface StyleTick {
   /** Seconds since the task started on its worker. */
   seconds: number;
   worker: number;
+  /** Coarse to fine: the scale this iteration belongs to. */
+  scale?: ScaleInfo;
 }
 
 /**
@@ -192,6 +200,8 @@ export interface StylePoolOptions {
   styleLayers: string[];
   /** Default style image of every task (a task may bring its own). */
   style?: RgbImage;
+  /** VGG19's pool between blocks (`--pooling`); default max. */
+  pooling?: Pooling;
   /**
    * A graceful stop: an `Int32Array(1)` over this buffer; storing non-zero makes
    * every running task stop at its next step and return its best image so far
@@ -225,6 +235,8 @@ export interface StyleWorkerInit {
   contentLayer: string;
   styleLayers: string[];
   style: RgbImage | null;
+  /** VGG19's pool between blocks; absent: max. */
+  pooling?: Pooling;
   /** Int32Array(1) flag: non-zero asks running tasks to stop at their next step. */
   stop: SharedArrayBuffer | null;
 }
@@ -289,7 +301,15 @@ export interface StyleJobResult {
  * ```
  */
 export type StyleProgress =
-  | { kind: "tick"; iteration: number; losses: LossValues[]; seconds: number }
+  | {
+    kind: "tick";
+    iteration: number;
+    /** Ticks of the task so far (iterations restart at every scale; this does not). */
+    seq?: number;
+    scale?: ScaleInfo;
+    losses: LossValues[];
+    seconds: number;
+  }
   | { kind: "snapshot"; iteration: number; images: RgbImage[] };
 
 /**
@@ -370,6 +390,7 @@ export class StylePool {
       contentLayer: opts.contentLayer,
       styleLayers: opts.styleLayers,
       style: opts.style ?? null,
+      ...(opts.pooling ? { pooling: opts.pooling } : {}),
       stop: opts.stop ?? null,
     };
     const hooks: { progress: ((id: string, p: StyleProgress, w: number) => void) | null } = {
@@ -453,14 +474,15 @@ export class StylePool {
     };
     this.hooks.progress = (id, p, worker) => {
       const seen = p.kind === "tick" ? lastTick : lastSnap;
-      if (p.iteration <= (seen.get(id) ?? -1)) return;
-      seen.set(id, p.iteration);
+      const n = p.kind === "tick" ? p.seq ?? p.iteration : p.iteration;
+      if (n <= (seen.get(id) ?? -1)) return;
+      seen.set(id, n);
       if (p.kind === "tick") {
         const f = events.onIteration;
         if (f) {
-          enqueue(() =>
-            f({ id, iteration: p.iteration, losses: p.losses, seconds: p.seconds, worker })
-          ).catch(() => {}); // surfaces at the task's result
+          const { iteration, losses, seconds, scale } = p;
+          enqueue(() => f({ id, iteration, losses, seconds, worker, ...(scale ? { scale } : {}) }))
+            .catch(() => {}); // surfaces at the task's result
         }
       } else if (events.onSnapshot) {
         const f = events.onSnapshot;

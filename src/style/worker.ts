@@ -26,8 +26,10 @@ import { layersUpTo } from "../vgg/layers.ts";
 import { loadStylizeWeights } from "../vgg/random_weights.ts";
 import { Vgg19 } from "../vgg/model.ts";
 import type { RgbImage } from "../images/io.ts";
+import type { LossValues } from "./engine.ts";
+import type { ScaleInfo } from "./run.ts";
 import { serveWorker } from "../util/pool.ts";
-import { stylizeBatch } from "./run.ts";
+import { stylizeBatch, stylizeScales } from "./run.ts";
 import type {
   StyleJob,
   StyleJobResult,
@@ -47,7 +49,7 @@ serveWorker<StyleWorkerInit, StyleJob, StyleJobResult, StyleWorkerInfo, StylePro
     setThreadsCount(1);
     const info = await initBackend(init.backend);
     const kernels = await selectKernelsByName(init.kernels, info.name);
-    vgg = Vgg19.create(weights, specs);
+    vgg = Vgg19.create(weights, specs, init.pooling ?? "max");
     setup = init;
     return {
       backend: info.name,
@@ -60,26 +62,32 @@ serveWorker<StyleWorkerInit, StyleJob, StyleJobResult, StyleWorkerInfo, StylePro
   async run(job, ctx) {
     const t0 = performance.now();
     const style = job.style ?? setup!.style;
-    if (!style) throw new Error("no style image: give StylePoolOptions.style or StyleTask.style");
+    if (!style && !job.scales) {
+      throw new Error("no style image: give StylePoolOptions.style or StyleTask.style");
+    }
     const init = job.init === "content" || job.init === "random"
       ? job.init
       : tf.tensor4d(job.init.data, [1, job.init.height, job.init.width, 3]);
+    let seq = 0;
     try {
-      const r = await stylizeBatch(vgg!, job.contents, style, {
+      const config = {
         ...job.settings,
         contentLayer: setup!.contentLayer,
         styleLayers: setup!.styleLayers,
         init,
         seed: job.seed,
-      }, {
+      };
+      const opts = {
         iterations: job.iterations,
         shouldStop: setup!.stop
           ? ((flag) => () => Atomics.load(flag, 0) !== 0)(new Int32Array(setup!.stop))
           : undefined,
-        onIteration: (iteration, losses) =>
+        onIteration: (iteration: number, losses: LossValues[], scale?: ScaleInfo) =>
           ctx.progress({
             kind: "tick",
             iteration,
+            seq: seq++,
+            ...(scale ? { scale } : {}),
             losses,
             seconds: (performance.now() - t0) / 1000,
           }),
@@ -95,7 +103,10 @@ serveWorker<StyleWorkerInit, StyleJob, StyleJobResult, StyleWorkerInfo, StylePro
             },
           }
           : undefined,
-      });
+      };
+      const r = job.scales
+        ? await stylizeScales(vgg!, job.scales, config, opts)
+        : await stylizeBatch(vgg!, job.contents, style!, config, opts);
       return {
         result: {
           images: r.images,

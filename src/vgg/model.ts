@@ -51,12 +51,54 @@ export function pixelBounds(): { lo: tf.Tensor1D; hi: tf.Tensor1D } {
   };
 }
 
+/**
+ * The 2x2 pool between VGG19's blocks: `max` as trained, or `avg`, which Gatys
+ * et al. found gives smoother gradients and slightly better images.
+ *
+ * @example
+ * ```ts
+ * import type { Pooling } from "./model.ts";
+ * const p: Pooling = "avg";
+ * ```
+ */
+export type Pooling = "max" | "avg";
+
+/**
+ * 2x2 'valid' average pool from reshapes and a mean, so every backend
+ * differentiates it (tfjs-wasm has no AvgPoolGrad kernel); an odd last row or
+ * column is dropped, as the max pool drops it.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { avgPool2x2 } from "./model.ts";
+ * avgPool2x2(tf.ones([1, 3, 3, 1])).print(); // [[[[1]]]]
+ * ```
+ */
+export function avgPool2x2(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, w, c] = x.shape;
+    const h2 = Math.floor(h / 2), w2 = Math.floor(w / 2);
+    const even = h2 * 2 === h && w2 * 2 === w
+      ? x
+      : tf.slice(x, [0, 0, 0, 0], [b, h2 * 2, w2 * 2, c]);
+    return tf.mean(tf.reshape(even, [b, h2, 2, w2, 2, c]), [2, 4]) as tf.Tensor4D;
+  });
+}
+
 /** VGG19 conv stack holding its weights as tensors; call {@link Vgg19.dispose} when done. */
 export class Vgg19 {
-  private constructor(readonly layers: ConvLayer[]) {}
+  private constructor(readonly layers: ConvLayer[], readonly pooling: Pooling = "max") {}
 
-  /** Upload `specs` (a network-order prefix) from loaded weights. */
-  static create(weights: VggWeights, specs: readonly ConvLayerSpec[]): Vgg19 {
+  /**
+   * Upload `specs` (a network-order prefix) from loaded weights; `pooling`
+   * (default `max`, the trained network's) is the pool between blocks.
+   */
+  static create(
+    weights: VggWeights,
+    specs: readonly ConvLayerSpec[],
+    pooling: Pooling = "max",
+  ): Vgg19 {
     const layers = specs.map((spec): ConvLayer => {
       const w = weights.layers.get(spec.name);
       if (!w) throw new Error(`weights for ${spec.name} were not loaded`);
@@ -82,7 +124,7 @@ export class Vgg19 {
       }) as (x: tf.Tensor4D) => tf.Tensor4D;
       return { spec, kernel, bias, flipped, apply };
     });
-    return new Vgg19(layers);
+    return new Vgg19(layers, pooling);
   }
 
   /** Names of the layers this model can compute. */
@@ -100,7 +142,9 @@ export class Vgg19 {
     let h = x;
     for (const layer of this.layers) {
       if (want.size === Object.keys(result).length) break;
-      if (layer.spec.poolBefore) h = activeKernels().maxPool2x2(h);
+      if (layer.spec.poolBefore) {
+        h = this.pooling === "avg" ? avgPool2x2(h) : activeKernels().maxPool2x2(h);
+      }
       h = layer.apply(h);
       if (want.has(layer.spec.name)) result[layer.spec.name] = h;
     }

@@ -51,7 +51,12 @@ Deno.test("--iterations 0 logs iteration 0 and writes a PNG of the requested siz
     log,
   ]);
   assert.equal(r.code, 0, r.stderr);
-  const lines = (await Deno.readTextFile(log)).trim().split("\n").map((l) => JSON.parse(l));
+  assert.match(
+    (await Deno.readTextFile(log)).split("\n")[0],
+    /^{"header":{"profile":"offline".*"style_scale":1,"pooling":"max"/,
+  );
+  const lines = (await Deno.readTextFile(log)).trim().split("\n").map((l) => JSON.parse(l))
+    .filter((r) => !r.header); // the first line is the settings header
   assert.equal(lines.length, 1);
   assert.equal(lines[0].iteration, 0);
   for (const k of ["content_loss", "style_loss", "total_loss"]) {
@@ -94,7 +99,8 @@ Deno.test("a directory is stylized in batches and every log line names its image
   ]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(await listDir(out), ["image_0002.png", "image_0003.png", "image_0004.png"]);
-  const lines = (await Deno.readTextFile(log)).trim().split("\n").map((l) => JSON.parse(l));
+  const lines = (await Deno.readTextFile(log)).trim().split("\n").map((l) => JSON.parse(l))
+    .filter((r) => !r.header); // the first line is the settings header
   assert.equal(lines.length, 3 * 3);
   assert.deepEqual([...new Set(lines.map((l) => l.iteration))].sort(), [0, 1, 2]);
   assert.equal(new Set(lines.map((l) => l.image)).size, 3);
@@ -143,7 +149,8 @@ Deno.test("a directory on 2 workers writes the same PNGs as on 1, snapshots incl
     ]);
     outs[workers] = {};
     for (const n of names) outs[workers][n] = await Deno.readFile(join(out, n));
-    const lines = (await Deno.readTextFile(log)).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = (await Deno.readTextFile(log)).trim().split("\n").map((l) => JSON.parse(l))
+      .filter((r) => !r.header); // the first line is the settings header
     assert.equal(lines.length, 3 * 3);
     assert.equal(new Set(lines.map((l) => `${l.image}:${l.iteration}`)).size, 9);
   }

@@ -89,8 +89,8 @@ Deno.test("webgpu: the adapter's largest buffer bounds the largest tensor", () =
   );
 });
 
-Deno.test("checkSizes: a directory batch over the limit is split and said; one image over it is refused", async () => {
-  const { checkSizes } = await import("../../src/style/cli.ts");
+Deno.test("checkSizes: a directory batch over the limit is split and said; one image over it is tiled, or refused", async () => {
+  const { checkSizes } = await import("../../src/style/limits.ts");
   const specs = layersUpTo(["block3_conv4"]);
   // Room for exactly 2 images of 100x100 (weights excluded).
   const limit = {
@@ -100,23 +100,33 @@ Deno.test("checkSizes: a directory batch over the limit is split and said; one i
     why: "test heap",
   };
   const lines: string[] = [];
-  const paths = ["a.png", "b.png", "c.png"];
-  const sizes = paths.map(() => ({ width: 100, height: 100 }));
-  const style = { width: 40, height: 30 };
-  const b = checkSizes(paths, sizes, style, "s.png", 100, 3, specs, {
-    limit,
-    directory: true,
-    log: (l) => lines.push(l),
+  const req = (names: string[], side: number) => ({
+    contents: names.map((name) => ({ name, size: { width: side, height: side } })),
+    sizeFlag: "--size",
+    styles: [{ path: "s.png", dims: { width: 40, height: 30 } }],
+    styleLongSide: (l: number) => l,
+    styleFlag: "--size",
+    batch: 3,
   });
-  assert.equal(b.get("100x100"), 2);
+  const b = checkSizes(
+    { ...req(["a.png", "b.png", "c.png"], 100), overBatch: "split", overOne: "tile" },
+    specs,
+    limit,
+    (l: string) => lines.push(l),
+  );
+  assert.deepEqual(b.get("100x100"), { batch: 2 });
   assert.equal(lines.length, 1);
   assert.match(lines[0], /running them in batches of 2/);
+  const t = checkSizes(
+    { ...req(["big.png"], 300), overBatch: "one", overOne: "tile" },
+    specs,
+    limit,
+    () => {},
+  );
+  assert.ok((t.get("300x300")!.tile ?? 0) >= 4);
   assert.throws(
     () =>
-      checkSizes(["big.png"], [{ width: 300, height: 300 }], style, "s.png", 300, 1, specs, {
-        limit,
-        directory: false,
-      }),
+      checkSizes({ ...req(["big.png"], 300), overBatch: "one", overOne: "refuse" }, specs, limit),
     /--size: big.png at 300x300 px .* the largest that fits is --size 141/,
   );
 });
