@@ -26,6 +26,7 @@ import {
   type StudyConfig,
 } from "./config.ts";
 import { parseShard } from "./shard.ts";
+import { capWorkers } from "../util/host.ts";
 import { runStudy } from "./run.ts";
 import { layersUpTo } from "../vgg/layers.ts";
 import { imageSize, targetSize } from "../images/io.ts";
@@ -235,13 +236,16 @@ export async function studyMain(args: string[]): Promise<void> {
   if (!overrides.testStyles && config.evalPool > 0) {
     config.testStyles = await defaultStyles(DEFAULT_TEST_STYLES, style, "test-styles");
   }
+  config.workers = capWorkers(config.workers);
   await checkStudySizes(config);
   console.error(
     `study: preset ${config.preset}, ${
       config.classes.join("/")
     }, ${config.samples} ${config.sampling} x ${config.trainPerClass} per class, ${config.iterations} ${config.optimizer} steps at ${config.stylizeSize}px (style ${config.styleSize}px), classifiers ${
       config.classifiers.join("+")
-    }, groups ${config.groups.join(",")}, eval pool ${config.evalPool}/class, primary endpoint ${config.primaryEndpoint}, ${config.workers} worker(s)`,
+    }, groups ${
+      config.groups.join(",")
+    }, eval pool ${config.evalPool}/class, primary endpoint ${config.primaryEndpoint}, ${config.workers} worker(s)`,
   );
   const outcome = await runStudy(config, { shard });
   if (outcome.resultsPath) {

@@ -38,7 +38,7 @@ import {
   STYLE_GROUPS,
   type StyleGroup,
 } from "./types.ts";
-import { CORRUPTIONS, type CorruptionName } from "../images/corrupt.ts";
+import { type CorruptionName, CORRUPTIONS } from "../images/corrupt.ts";
 
 /** Every resolved knob of a study run. */
 export interface StudyConfig {
@@ -257,7 +257,8 @@ export const STUDY_FLAGS: Record<string, FlagSpec & { key: keyof StudyConfig }> 
   "eval-pool": {
     key: "evalPool",
     kind: "int",
-    help: "images per class reserved from training for the texture-shift, cue-conflict and corruption conditions",
+    help:
+      "images per class reserved from training for the texture-shift, cue-conflict and corruption conditions",
   },
   corruptions: {
     key: "corruptions",
@@ -428,6 +429,13 @@ export function resolveStudyConfig(
   if (config.imageSize > config.stylizeSize) {
     throw new UserError(
       `--image-size: ${config.imageSize} is above --stylize-size ${config.stylizeSize}; copies would be enlarged (blurred) relative to nothing sharper`,
+    );
+  }
+  // The CNN's pools are 'same' (any size); the transfer backbone's are 2x2 'valid', at least
+  // two of them (block3_conv4; block5_conv4 needs 16, checked once the backbone is loaded).
+  if (config.classifiers.includes("transfer") && config.imageSize < 4) {
+    throw new UserError(
+      `--image-size: ${config.imageSize} px is too small for the transfer classifier (its VGG19 backbone pools 2x2 at least twice); use --image-size 4 or more`,
     );
   }
   if (config.classes.length < 2) {

@@ -88,6 +88,8 @@ export const TEXTURE_CROP = 0.5;
  * nothing: a run that stops before its first output leaves no empty `dir`.
  */
 export async function checkWritable(dir: string, flag: string): Promise<void> {
+  const st = await Deno.stat(dir).catch(() => null);
+  if (st && !st.isDirectory) throw new UserError(`${flag}: ${dir} is a file, not a directory`);
   await preflightWritable(join(dir, "results.json"), flag);
 }
 
@@ -378,7 +380,9 @@ export function reservePool(
 ): Record<string, string[]> {
   return Object.fromEntries(
     Object.entries(byClass).map(([cls, images]) => {
-      const chosen = new Set(shuffled(images, mulberry32(hash32(`${seed}:pool:${cls}`))).slice(0, n));
+      const chosen = new Set(
+        shuffled(images, mulberry32(hash32(`${seed}:pool:${cls}`))).slice(0, n),
+      );
       return [cls, images.filter((x) => chosen.has(x))];
     }),
   );
@@ -435,4 +439,3 @@ async function centreCrop(
   }
   return await decodeImage(await encodePng({ data, width: w, height: h }), label, { longSide });
 }
-

@@ -22,6 +22,9 @@ import {
   trainClassifier,
 } from "./classifier.ts";
 import { computeMetrics } from "./metrics.ts";
+import { UserError } from "../util/errors.ts";
+import { layersUpTo } from "../vgg/layers.ts";
+import { minImageSide } from "../style/limits.ts";
 import type { StudyConfig } from "./config.ts";
 import type { ClassifierKind, RunResult } from "./types.ts";
 import { WorkerPool } from "../util/pool.ts";
@@ -81,6 +84,16 @@ export async function trainJob(
   ctx: { backbone: Backbone | null; features: FeatureCache },
 ): Promise<TrainOutcome> {
   const started = performance.now();
+  const size = job.settings.transfer?.size;
+  if (job.kind === "transfer" && ctx.backbone && size !== undefined) {
+    // The backbone is the deepest the weights hold: its 2x2 'valid' pools set the smallest input.
+    const min = minImageSide(layersUpTo([ctx.backbone.layer])).side;
+    if (size < min) {
+      throw new UserError(
+        `--image-size: ${size} px is too small for the transfer classifier's backbone (VGG19 up to ${ctx.backbone.layer}); use --image-size ${min} or more`,
+      );
+    }
+  }
   const model = await trainClassifier(job.kind, job.set, {
     numClasses: job.classes.length,
     backbone: ctx.backbone ?? undefined,

@@ -9,6 +9,7 @@
  * ```
  * @module
  */
+import { capWorkers } from "../util/host.ts";
 import { basename, dirname, extname, join } from "node:path";
 import { BACKEND_CHOICES, type BackendChoice, initBackend, resolveBackend, tf } from "../tf.ts";
 import {
@@ -525,7 +526,7 @@ export async function stylizeMain(args: string[]): Promise<void> {
   });
 
   const kernelsFlag = str("kernels")!;
-  const workersFlag = num("workers");
+  const workersFlag = capWorkers(num("workers"));
 
   // Sizes before anything else: every image side against the layers, pixels x batch against
   // the backend's memory, from the images' headers (no pixels decoded, nothing allocated).
@@ -590,11 +591,23 @@ export async function stylizeMain(args: string[]): Promise<void> {
   const stopFlag = new Int32Array(new SharedArrayBuffer(4));
   let stopSignal: "SIGINT" | "SIGTERM" | null = null;
   const stopRequested = () => Atomics.load(stopFlag, 0) !== 0;
+  // Outputs of batches a stop ended early, once written: a second signal removes them too.
+  const partialOut = new Set<string>();
   const signalListeners = (["SIGINT", "SIGTERM"] as const).map((sig) => {
     const f = () => {
       if (stopSignal) {
         removeTempFilesSync();
-        console.error(`\n${sig} again: exiting now (no partial output)`);
+        for (const p of partialOut) {
+          try {
+            Deno.removeSync(p);
+          } catch {
+            // already gone
+          }
+        }
+        console.error(
+          `\n${sig} again: exiting now (no partial output` +
+            (partialOut.size ? `; removed ${partialOut.size} partial image(s)` : "") + ")",
+        );
         Deno.exit(SIGNAL_EXIT[sig]);
       }
       stopSignal = sig;
@@ -690,6 +703,7 @@ export async function stylizeMain(args: string[]): Promise<void> {
       await savePng(p, imgs[i]).catch((e) => {
         throw userPathError(e, "--out", p);
       });
+      if (stopped !== null) partialOut.add(p);
       writtenBy[b].push(p);
     }
     const done = stopped ?? iterations;
