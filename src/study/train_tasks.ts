@@ -22,6 +22,7 @@ import {
   trainClassifier,
 } from "./classifier.ts";
 import { computeMetrics } from "./metrics.ts";
+import { countFinished, stopRequested, throwIfStopped } from "./stop.ts";
 import { UserError } from "../util/errors.ts";
 import { layersUpTo } from "../vgg/layers.ts";
 import { minImageSide } from "../style/limits.ts";
@@ -141,12 +142,15 @@ export async function runTrainJobs(
   const features: FeatureCache = new Map();
   try {
     for (const make of jobs) {
+      if (stopRequested()) break;
       const job = make();
       await onDone(recordOf(job), await trainJob(job, { backbone, features }));
+      countFinished("trained");
     }
   } finally {
     backbone?.vgg.dispose();
   }
+  throwIfStopped();
 }
 
 /** The same jobs on `size` workers; jobs are built as the pool pulls them. */
@@ -172,6 +176,7 @@ async function runOnPool(
   const pending = new Map<string, TrainJobRecord>();
   function* feed() {
     for (const make of jobs) {
+      if (stopRequested()) return; // a stop: no new run starts, running ones finish
       const job = make();
       pending.set(job.id, recordOf(job));
       yield { id: job.id, job };
@@ -182,8 +187,10 @@ async function runOnPool(
       const job = pending.get(id)!;
       pending.delete(id);
       await onDone(job, result);
+      countFinished("trained");
     });
   } finally {
     pool.close();
   }
+  throwIfStopped();
 }
