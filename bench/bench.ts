@@ -463,11 +463,11 @@ export const BENCH_FLAGS: FlagTable = {
     defaultText: "all",
     help: "kernels to time",
   },
-  runs: { kind: "int", min: 0, defaultText: "5 (--full: 7)", help: "timed samples per case" },
+  runs: { kind: "int", min: 1, defaultText: "5 (--full: 7)", help: "timed samples per case" },
   warmup: { kind: "int", min: 0, default: 2, help: "untimed samples first" },
   repeat: {
     kind: "int",
-    min: 0,
+    min: 1,
     default: 4,
     help: "kernel calls queued per sample (one GPU wait)",
   },
@@ -505,10 +505,10 @@ async function main(): Promise<void> {
       (full ? [64, 128, 224] : [64]);
   const kernels = values.kernels ?? ALL_KERNELS;
   const backends = values.backends ?? ["webgpu", "wasm", "cpu"];
-  const runs = Math.max(1, values.runs ?? (full ? 7 : 5));
+  const runs = values.runs ?? (full ? 7 : 5);
   const warmup = values.warmup;
   // Kernel calls per timed sample (one GPU wait each sample); 1 times single round trips.
-  const repeat = Math.max(1, values.repeat);
+  const repeat = values.repeat;
   const withStep = kernels.includes("step") && !values["no-step"];
   if (values.json) await preflightWritable(values.json, "--json");
   const cases = benchCases({ full, sizes }).filter((c) => kernels.includes(c.kernel));

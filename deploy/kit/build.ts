@@ -193,10 +193,71 @@ async function treeBytes(dir: string): Promise<number> {
   return n;
 }
 
+/** Child processes still running and temporary folders of a build: what a signal cleans up. */
+const LIVE = { children: new Set<Deno.ChildProcess>(), tmp: new Map<string, string>() };
+
+/**
+ * On the first SIGINT or SIGTERM: kill every running `tar | xz` (each child is its own
+ * process group), remove the temporary folders and exit 130 or 143. Returns the remover.
+ */
+function existsSync(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function stopOnSignals(log: (line: string) => void): () => void {
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((sig) => {
+    const f = () => {
+      for (const c of LIVE.children) {
+        try {
+          Deno.kill(-c.pid, "SIGTERM");
+        } catch {
+          // already ended
+        }
+      }
+      for (const [t, out] of LIVE.tmp) {
+        try {
+          // Between the two renames of a replace: the previous kit goes back.
+          if (!existsSync(out)) Deno.renameSync(join(t, "old"), out);
+        } catch {
+          // no previous kit
+        }
+        try {
+          Deno.removeSync(t, { recursive: true });
+        } catch {
+          // already removed
+        }
+      }
+      log(`gpu-kit: stopped by ${sig}; no kit written, temporary files removed`);
+      Deno.exit(sig === "SIGINT" ? 130 : 143);
+    };
+    Deno.addSignalListener(sig, f);
+    return [sig, f] as const;
+  });
+  return () => handlers.forEach(([sig, f]) => Deno.removeSignalListener(sig, f));
+}
+
 async function sh(cmd: string, args: string[], what: string): Promise<void> {
   let out: Deno.CommandOutput;
   try {
-    out = await new Deno.Command(cmd, { args, stdout: "inherit", stderr: "piped" }).output();
+    // Its own process group (detached), so a signal handler can end the whole pipeline.
+    const child = new Deno.Command(cmd, {
+      args,
+      stdout: "inherit",
+      stderr: "piped",
+      detached: true,
+    })
+      .spawn();
+    LIVE.children.add(child);
+    try {
+      out = await child.output();
+    } finally {
+      LIVE.children.delete(child);
+    }
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new UserError(
@@ -262,6 +323,7 @@ export async function buildKit(opts: {
   }
   await Deno.mkdir(dirname(out), { recursive: true });
   const tmp = await Deno.makeTempDir({ dir: dirname(out), prefix: `.${basename(out)}.tmp-` });
+  LIVE.tmp.set(tmp, out);
   try {
     const stage = join(tmp, "stage", "app");
     log("gpu-kit: copying the project");
@@ -346,6 +408,7 @@ export async function buildKit(opts: {
     return { out, bytes, raw, packages, seconds: (performance.now() - t0) / 1000 };
   } finally {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    LIVE.tmp.delete(tmp);
   }
 }
 
@@ -381,7 +444,13 @@ export async function gpuKitMain(args: string[]): Promise<void> {
   const lvl = values["xz-level"] ?? "6";
   if (!/^[0-9]$/.test(lvl)) throw new UserError(`--xz-level: ${lvl} is not an integer 0-9`);
   const shared = values.shared ?? Deno.env.get("NST_SHARED") ?? join(REPO, "..", "shared");
-  const info = await buildKit({ out: values.out, shared, xzLevel: Number(lvl) });
+  const removeHandlers = stopOnSignals((l) => console.error(l));
+  let info: KitInfo;
+  try {
+    info = await buildKit({ out: values.out, shared, xzLevel: Number(lvl) });
+  } finally {
+    removeHandlers();
+  }
   const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   console.log(
     `gpu-kit: ${info.out}: ${mib(info.bytes.total)} (deno.xz ${mib(info.bytes.deno_xz)}, ` +

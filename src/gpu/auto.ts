@@ -460,7 +460,22 @@ export async function openAutoKernels(
   const gpu = GpuContext.sync();
   const id = adapterIdentity(gpu);
   const hash = await kernelSourceHash(CUSTOM_KERNEL_DESCRIPTORS);
-  const cache = await TuningCache.open(tuningCachePath(id, hash, options.cacheRoot), id, hash);
+  // A choice this adapter has no candidate for (a hand edit, another version) voids the file.
+  const accept = (key: string, entry: TuningEntry) => {
+    const k = parseOpKey(key);
+    try {
+      return k !== null && candidatesFor(gpu, k).names.includes(entry.choice);
+    } catch {
+      return false;
+    }
+  };
+  const path = tuningCachePath(id, hash, options.cacheRoot);
+  const cache = await TuningCache.open(path, id, hash, accept);
+  if (cache.invalid) {
+    (options.log ?? ((l: string) => console.error(l)))(
+      `kernels auto: ignoring the tuning cache ${path} (${cache.invalid}); its shapes are measured again`,
+    );
+  }
   for (const [, entry] of cache.choices()) {
     const v = variantOf(entry.choice);
     if (v !== "stock" && v?.tiles) await compileConvTiles(gpu, v.tiles);

@@ -167,11 +167,24 @@ export class TuningCache {
     readonly adapter: AdapterIdentity,
     readonly sourceHash: string,
     private readonly entries: Map<string, TuningEntry>,
+    /** Why the file on disk was ignored (truncated, not JSON, wrong shape), or null. */
+    readonly invalid: string | null,
+    private readonly accept?: AcceptEntry,
   ) {}
 
-  /** The cache at `path`, or an empty one when the file is missing or for another key. */
-  static async open(path: string, adapter: AdapterIdentity, sourceHash: string) {
-    return new TuningCache(path, adapter, sourceHash, await readEntries(path, adapter, sourceHash));
+  /**
+   * The cache at `path`, or an empty one when the file is missing, for another key, or
+   * invalid (see {@link TuningCache.invalid}: its shapes are then measured again and the
+   * next save replaces it). `accept` rejects choices this adapter cannot run.
+   */
+  static async open(
+    path: string,
+    adapter: AdapterIdentity,
+    sourceHash: string,
+    accept?: AcceptEntry,
+  ) {
+    const read = await readEntries(path, adapter, sourceHash, accept);
+    return new TuningCache(path, adapter, sourceHash, read.entries, read.invalid, accept);
   }
 
   /**
@@ -180,7 +193,8 @@ export class TuningCache {
    */
   async reload(): Promise<number> {
     let added = 0;
-    for (const [k, e] of await readEntries(this.path, this.adapter, this.sourceHash)) {
+    const read = await readEntries(this.path, this.adapter, this.sourceHash, this.accept);
+    for (const [k, e] of read.entries) {
       if (!this.entries.has(k)) {
         this.entries.set(k, e);
         added++;
@@ -228,27 +242,59 @@ export class TuningCache {
   }
 }
 
+/** Whether a cached entry's choice is one this adapter can run (see {@link TuningCache.open}). */
+export type AcceptEntry = (key: string, entry: TuningEntry) => boolean;
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Why `entry` is not a {@link TuningEntry}, or null. */
+function entryProblem(key: string, entry: unknown, accept?: AcceptEntry): string | null {
+  if (!isRecord(entry)) return `entry '${key}' is not an object`;
+  if (typeof entry.choice !== "string") return `entry '${key}' has no choice`;
+  if (!isRecord(entry.ms)) return `entry '${key}' has no ms table`;
+  if (accept && !accept(key, entry as unknown as TuningEntry)) {
+    return `entry '${key}': '${entry.choice}' is not a candidate here`;
+  }
+  return null;
+}
+
 async function readEntries(
   path: string,
   adapter: AdapterIdentity,
   sourceHash: string,
-): Promise<Map<string, TuningEntry>> {
+  accept?: AcceptEntry,
+): Promise<{ entries: Map<string, TuningEntry>; invalid: string | null }> {
+  const none = (invalid: string | null) => ({ entries: new Map(), invalid });
+  let file: unknown;
   try {
-    const file = JSON.parse(await Deno.readTextFile(path)) as TuningFile;
-    if (
-      file.version === 1 && file.sourceHash === sourceHash &&
-      JSON.stringify(file.adapter) === JSON.stringify(adapter)
-    ) return new Map(Object.entries(file.entries));
+    file = JSON.parse(await Deno.readTextFile(path));
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound) && !(e instanceof SyntaxError)) throw e;
+    if (e instanceof Deno.errors.NotFound) return none(null);
+    if (e instanceof SyntaxError) return none(`not valid JSON (${e.message})`);
+    throw e;
   }
-  return new Map();
+  if (!isRecord(file)) return none("not a JSON object");
+  if (
+    file.version !== 1 || file.sourceHash !== sourceHash ||
+    JSON.stringify(file.adapter) !== JSON.stringify(adapter)
+  ) return none(null); // another version, kernel source or adapter: nothing applies
+  if (!isRecord(file.entries)) return none("'entries' is not an object");
+  for (const [k, e] of Object.entries(file.entries)) {
+    const problem = entryProblem(k, e, accept);
+    if (problem) return none(problem);
+  }
+  return {
+    entries: new Map(Object.entries(file.entries as Record<string, TuningEntry>)),
+    invalid: null,
+  };
 }
 
 /**
  * One measuring process per adapter and kernel source at a time: several processes timing on
  * one GPU would slow each other and measure that. A lock file beside the cache, created
- * exclusively; one older than {@link TuningLock.STALE_MS} (a process that died) is taken over.
+ * exclusively; one older than {@link TuningLock.STALE_MS}, or one whose process on this host is
+ * no longer alive, is taken over.
  *
  * @example
  * ```ts
@@ -270,7 +316,12 @@ export class TuningLock {
       try {
         await Deno.writeTextFile(
           path,
-          JSON.stringify({ pid: Deno.pid, since: new Date().toISOString() }) + "\n",
+          JSON.stringify({
+            pid: Deno.pid,
+            host: Deno.hostname(),
+            since: new Date().toISOString(),
+          }) +
+            "\n",
           { createNew: true },
         );
         return new TuningLock(path);
@@ -283,7 +334,7 @@ export class TuningLock {
           if (e2 instanceof Deno.errors.NotFound) continue; // released meanwhile: try again
           throw e2;
         }
-        if (age < TuningLock.STALE_MS) return null;
+        if (age < TuningLock.STALE_MS && !(await heldByDeadProcess(path))) return null;
         await Deno.remove(path).catch(() => {});
       }
     }
@@ -299,6 +350,25 @@ export class TuningLock {
       if (!(e instanceof Deno.errors.NotFound) && !(e instanceof SyntaxError)) throw e;
     }
   }
+}
+
+/**
+ * True when the lock at `path` names a process on this host that is no longer alive (Linux:
+ * no /proc/PID). False when unsure: another host, an unreadable lock, no /proc.
+ */
+async function heldByDeadProcess(path: string): Promise<boolean> {
+  let held: { pid?: unknown; host?: unknown };
+  try {
+    held = JSON.parse(await Deno.readTextFile(path));
+  } catch {
+    return false; // gone, or still being written
+  }
+  if (typeof held?.pid !== "number" || held.host !== Deno.hostname()) return false;
+  if (held.pid === Deno.pid) return false;
+  const gone = async (p: string) =>
+    await Deno.stat(p).then(() => false, (e) => e instanceof Deno.errors.NotFound);
+  if (await gone("/proc/self")) return false; // no procfs: cannot tell
+  return await gone(`/proc/${held.pid}`);
 }
 
 /** A candidate of {@link pickFastest}: its name, a full timing and optionally a cheap probe. */

@@ -29,7 +29,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { writeFileAtomic } from "../util/fs.ts";
+import { userPathError, writeFileAtomic } from "../util/fs.ts";
 import { dirname, join } from "node:path";
 
 /** Bumped when the key derivation or layout changes, so old entries are not misread. */
@@ -194,6 +194,18 @@ export class StyleCache {
    * harmless: the existing entry is kept.
    */
   async put(key: string, png: Uint8Array, meta: Record<string, unknown>): Promise<string> {
+    try {
+      return await this.putEntry(key, png, meta);
+    } catch (e) {
+      throw userPathError(e, "--cache", this.dir); // e.g. a full disk: one line naming the file
+    }
+  }
+
+  private async putEntry(
+    key: string,
+    png: Uint8Array,
+    meta: Record<string, unknown>,
+  ): Promise<string> {
     if (!looksLikeCompletePng(png)) throw new Error(`cache put ${key}: not a complete PNG`);
     const existing = await this.entry(key);
     if (existing) return existing.path;

@@ -26,6 +26,8 @@ import {
   type StudyConfig,
 } from "./config.ts";
 import { parseShard } from "./shard.ts";
+import { capWorkers } from "../util/host.ts";
+import { installStudyStop } from "./stop.ts";
 import { runStudy } from "./run.ts";
 import { layersUpTo } from "../vgg/layers.ts";
 import { imageSize } from "../images/io.ts";
@@ -225,6 +227,7 @@ export async function studyMain(args: string[]): Promise<void> {
   if (!overrides.testStyles && config.evalPool > 0) {
     config.testStyles = await defaultStyles(DEFAULT_TEST_STYLES, style, "test-styles");
   }
+  config.workers = capWorkers(config.workers);
   await checkStudySizes(config);
   console.error(
     `study: preset ${config.preset}, ${
@@ -235,7 +238,14 @@ export async function studyMain(args: string[]): Promise<void> {
       config.groups.join(",")
     }, eval pool ${config.evalPool}/class, primary endpoint ${config.primaryEndpoint}, ${config.workers} worker(s)`,
   );
-  const outcome = await runStudy(config, { shard });
+  // The first SIGINT/SIGTERM stops at the next job boundary, a second exits at once (stop.ts).
+  const removeStop = installStudyStop();
+  let outcome;
+  try {
+    outcome = await runStudy(config, { shard });
+  } finally {
+    removeStop();
+  }
   if (outcome.resultsPath) {
     console.error(
       `done: ${outcome.resultsPath}, ${outcome.csvPath}, ${outcome.reportPaths.join(", ")}`,

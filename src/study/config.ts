@@ -431,6 +431,13 @@ export function resolveStudyConfig(
       `--image-size: ${config.imageSize} is above --stylize-size ${config.stylizeSize}; copies would be enlarged (blurred) relative to nothing sharper`,
     );
   }
+  // The CNN's pools are 'same' (any size); the transfer backbone's are 2x2 'valid', at least
+  // two of them (block3_conv4; block5_conv4 needs 16, checked once the backbone is loaded).
+  if (config.classifiers.includes("transfer") && config.imageSize < 4) {
+    throw new UserError(
+      `--image-size: ${config.imageSize} px is too small for the transfer classifier (its VGG19 backbone pools 2x2 at least twice); use --image-size 4 or more`,
+    );
+  }
   if (config.classes.length < 2) {
     throw new UserError(
       `--classes: a classifier needs at least 2 classes, got ${config.classes.length} (${

@@ -88,6 +88,8 @@ export const TEXTURE_CROP = 0.5;
  * nothing: a run that stops before its first output leaves no empty `dir`.
  */
 export async function checkWritable(dir: string, flag: string): Promise<void> {
+  const st = await Deno.stat(dir).catch(() => null);
+  if (st && !st.isDirectory) throw new UserError(`${flag}: ${dir} is a file, not a directory`);
   await preflightWritable(join(dir, "results.json"), flag);
 }
 

@@ -23,6 +23,7 @@ import { type GatysConfig } from "../style/engine.ts";
 import { type LossRecord, stylizeBatch } from "../style/run.ts";
 import type { StudyConfig } from "./config.ts";
 import { StylePool, type StyleSettings } from "../style/pool.ts";
+import { countFinished, stopRequested, throwIfStopped } from "./stop.ts";
 
 /** One batch to stylize. */
 export interface StyleTask {
@@ -86,16 +87,19 @@ export async function runStyleTasks(
   const vgg = Vgg19.create(opts.weights, specs);
   try {
     for (const t of tasks) {
+      if (stopRequested()) break;
       const style = t.style ?? opts.style;
       const r = await stylizeBatch(vgg, t.contents, style, gatysConfig(config, t.weights), {
         iterations: config.iterations,
         onIteration: () => opts.onTick?.(t.contents.length, "stylize"),
       });
       await onResult(t.id, { images: r.images, histories: r.histories, bestSteps: r.bestSteps });
+      countFinished("stylized");
     }
   } finally {
     vgg.dispose();
   }
+  throwIfStopped();
 }
 
 async function runOnPool(
@@ -118,19 +122,29 @@ async function runOnPool(
   const sizes = new Map(tasks.map((t) => [t.id, t.contents.length]));
   try {
     await pool.run(
-      tasks.map((t) => ({
-        id: t.id,
-        contents: t.contents,
-        iterations: config.iterations,
-        init: "content" as const,
-        seed: config.seed,
-        settings: styleSettings(config, t.weights),
-        ...(t.style ? { style: t.style } : {}),
-      })),
-      (r) => onResult(r.id, r),
+      // Built as the pool pulls them: after a stop, none is started.
+      (function* () {
+        for (const t of tasks) {
+          if (stopRequested()) return;
+          yield {
+            id: t.id,
+            contents: t.contents,
+            iterations: config.iterations,
+            init: "content" as const,
+            seed: config.seed,
+            settings: styleSettings(config, t.weights),
+            ...(t.style ? { style: t.style } : {}),
+          };
+        }
+      })(),
+      async (r) => {
+        await onResult(r.id, r);
+        countFinished("stylized");
+      },
       { onIteration: (t) => opts.onTick?.(sizes.get(t.id) ?? 1, "stylize") },
     );
   } finally {
     pool.close();
   }
+  throwIfStopped();
 }

@@ -22,6 +22,10 @@ import {
   trainClassifier,
 } from "./classifier.ts";
 import { computeMetrics } from "./metrics.ts";
+import { countFinished, stopRequested, throwIfStopped } from "./stop.ts";
+import { UserError } from "../util/errors.ts";
+import { layersUpTo } from "../vgg/layers.ts";
+import { minImageSide } from "../style/limits.ts";
 import type { StudyConfig } from "./config.ts";
 import type { ClassifierKind, RunResult } from "./types.ts";
 import { WorkerPool } from "../util/pool.ts";
@@ -81,6 +85,16 @@ export async function trainJob(
   ctx: { backbone: Backbone | null; features: FeatureCache },
 ): Promise<TrainOutcome> {
   const started = performance.now();
+  const size = job.settings.transfer?.size;
+  if (job.kind === "transfer" && ctx.backbone && size !== undefined) {
+    // The backbone is the deepest the weights hold: its 2x2 'valid' pools set the smallest input.
+    const min = minImageSide(layersUpTo([ctx.backbone.layer])).side;
+    if (size < min) {
+      throw new UserError(
+        `--image-size: ${size} px is too small for the transfer classifier's backbone (VGG19 up to ${ctx.backbone.layer}); use --image-size ${min} or more`,
+      );
+    }
+  }
   const model = await trainClassifier(job.kind, job.set, {
     numClasses: job.classes.length,
     backbone: ctx.backbone ?? undefined,
@@ -128,12 +142,15 @@ export async function runTrainJobs(
   const features: FeatureCache = new Map();
   try {
     for (const make of jobs) {
+      if (stopRequested()) break;
       const job = make();
       await onDone(recordOf(job), await trainJob(job, { backbone, features }));
+      countFinished("trained");
     }
   } finally {
     backbone?.vgg.dispose();
   }
+  throwIfStopped();
 }
 
 /** The same jobs on `size` workers; jobs are built as the pool pulls them. */
@@ -159,6 +176,7 @@ async function runOnPool(
   const pending = new Map<string, TrainJobRecord>();
   function* feed() {
     for (const make of jobs) {
+      if (stopRequested()) return; // a stop: no new run starts, running ones finish
       const job = make();
       pending.set(job.id, recordOf(job));
       yield { id: job.id, job };
@@ -169,8 +187,10 @@ async function runOnPool(
       const job = pending.get(id)!;
       pending.delete(id);
       await onDone(job, result);
+      countFinished("trained");
     });
   } finally {
     pool.close();
   }
+  throwIfStopped();
 }

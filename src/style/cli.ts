@@ -374,7 +374,7 @@ export async function stylizeMain(args: string[]): Promise<void> {
   let log: LossLog | null = null;
   try {
     log = plan.log ? await LossLog.open(plan.log, logHeader(plan)) : null;
-    report = new RunReport(plan, batches, outputs, log, randomWeights);
+    report = new RunReport(plan, batches, outputs, log, randomWeights, stop.partialOutputs);
     await runBatches(plan, batches, weights, styleBytes, stop, report.events);
     report.done();
     await log?.finish(stop.signal);

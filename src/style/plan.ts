@@ -26,6 +26,7 @@ import { defaultWeightsPath } from "../vgg/download.ts";
 import { defaultStylePath } from "../util/assets.ts";
 import { strictNumber } from "../util/cli.ts";
 import { UserError } from "../util/errors.ts";
+import { capWorkers } from "../util/host.ts";
 import type { FlagValues } from "../util/flags.ts";
 import { DEFAULT_LBFGS, profileByName, resolveWeights, type StylePresetName } from "./options.ts";
 import type { StyleSettings } from "./pool.ts";
@@ -212,7 +213,7 @@ export async function resolvePlan(v: FlagValues): Promise<StylizePlan> {
     settings,
     backend: str("backend")! as BackendChoice,
     kernels: str("kernels")!,
-    workers: num("workers"),
+    workers: capWorkers(num("workers")),
     weights: str("weights") ?? await defaultWeightsPath(),
     stylePaths,
     styleWeights,

@@ -52,6 +52,8 @@ export class RunReport {
     private readonly outputs: OutputPlan,
     private readonly log: LossLog | null,
     private readonly randomWeights: boolean,
+    /** Where a written partial output is recorded, for a second signal to remove (see StopSignals). */
+    private readonly partialOutputs?: Set<string>,
   ) {
     const ticks = batches.reduce((n, b) => {
       const sides = scaleLongSides(
@@ -105,6 +107,8 @@ export class RunReport {
         await savePng(p, this.colours(imgs[i], group[i].img)).catch((e) => {
           throw userPathError(e, "--out", p);
         });
+        // After the write, so an older complete file at p is never removed before it is replaced.
+        if (stopped !== null) this.partialOutputs?.add(p);
         this.writtenBy[b].push(p);
       }
       const done = stopped ?? this.plan.iterations;

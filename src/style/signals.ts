@@ -48,6 +48,11 @@ export class StopSignals {
   private listeners: Array<readonly ["SIGINT" | "SIGTERM", () => void]> = [];
   /** The first signal received, or null. */
   signal: "SIGINT" | "SIGTERM" | null = null;
+  /**
+   * Outputs of batches a stop ended early, added once written: a second signal removes them,
+   * so it never leaves a partial image without its PARTIAL summary.
+   */
+  readonly partialOutputs = new Set<string>();
 
   private constructor() {}
 
@@ -65,7 +70,18 @@ export class StopSignals {
   private receive(sig: "SIGINT" | "SIGTERM"): void {
     if (this.signal) {
       removeTempFilesSync();
-      console.error(`\n${sig} again: exiting now (no partial output)`);
+      for (const p of this.partialOutputs) {
+        try {
+          Deno.removeSync(p);
+        } catch {
+          // already gone
+        }
+      }
+      const n = this.partialOutputs.size;
+      console.error(
+        `\n${sig} again: exiting now (no partial output` +
+          (n ? `; removed ${n} partial image(s)` : "") + ")",
+      );
       Deno.exit(SIGNAL_EXIT[sig]);
     }
     this.signal = sig;

@@ -43,6 +43,10 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
+    // An OS error (a full disk, say) names no path by itself: name the file.
+    if (isOsError(e) && e instanceof Error && !e.message.startsWith("cannot write ")) {
+      e.message = `cannot write ${path} (${e.message.replace(/\s+/g, " ")})`;
+    }
     throw e;
   } finally {
     IN_FLIGHT.delete(tmp);
@@ -161,7 +165,10 @@ export function userPathError(
 ): Error {
   if (e instanceof UserError) return e;
   if (isOsError(e)) {
-    return new UserError(`${flag}: ${verb} ${path} (${(e as Error).message.replace(/\s+/g, " ")})`);
+    const m = (e as Error).message.replace(/\s+/g, " ");
+    return new UserError(
+      m.startsWith("cannot write ") ? `${flag}: ${m}` : `${flag}: ${verb} ${path} (${m})`,
+    );
   }
   return e as Error;
 }
@@ -169,7 +176,7 @@ export function userPathError(
 /**
  * Check, before any compute, that a file can be created at `path`: it is not a
  * directory, its first existing ancestor is a directory, and a temporary file
- * can be created (and is removed) there. Creates nothing that stays. A
+ * can be created and written (one byte: a full disk fails here) and is removed there. Creates nothing that stays. A
  * UserError names `flag` and the path.
  *
  * @example
@@ -200,8 +207,13 @@ export async function preflightWritable(path: string, flag: string): Promise<voi
   const probe = join(dir, `.${basename(path)}.${randomUUID()}.tmp`);
   try {
     const f = await Deno.open(probe, { write: true, createNew: true });
-    f.close();
+    try {
+      await f.write(new Uint8Array(1)); // a full disk still creates empty files
+    } finally {
+      f.close();
+    }
   } catch (e) {
+    await Deno.remove(probe).catch(() => {});
     const why = e instanceof Error ? e.message.replace(/: \w+ '.*'$/, "") : String(e);
     throw new UserError(`${flag}: cannot write ${path} (cannot create a file in ${dir}: ${why})`);
   }

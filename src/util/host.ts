@@ -74,3 +74,24 @@ export async function hostInfo(): Promise<HostInfo> {
     v8: Deno.version.v8,
   };
 }
+
+/**
+ * `--workers N` capped at this machine's cores: more workers than cores only share them
+ * and multiply memory (each holds its own backend and weights). Says so in one line when it
+ * caps; `undefined` (the flag not given) passes through.
+ *
+ * @example
+ * ```ts
+ * import { capWorkers } from "./host.ts";
+ * console.log(capWorkers(1)); // 1
+ * ```
+ */
+export function capWorkers<T extends number | undefined>(
+  n: T,
+  log: (line: string) => void = (l) => console.error(l),
+): T {
+  const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+  if (n === undefined || n <= cores) return n;
+  log(`--workers: ${n} is more than the ${cores} CPU core(s) here; using ${cores}`);
+  return cores as T;
+}

@@ -21,7 +21,7 @@ import { UserError } from "../util/errors.ts";
 import { userPathError } from "../util/fs.ts";
 import { VGG19_CONV_LAYERS } from "./layers.ts";
 import { expectedLayer } from "./table.ts";
-import { loadHdf5Weights, loadTfjsWeights } from "./weights.ts";
+import { h5wasmQuiet, hasHdf5Signature, loadHdf5Weights, loadTfjsWeights } from "./weights.ts";
 
 /**
  * tensorflowjs_converter's default shard size.
@@ -59,21 +59,25 @@ export async function convertHdf5ToTfjs(
     }
   }
   // The longest prefix of VGG19 the file holds.
-  const h5wasm = (await import("h5wasm/node")).default;
-  await h5wasm.ready;
+  const h5wasm = await h5wasmQuiet();
   let present = 0;
-  try {
-    const f = new h5wasm.File(h5Path, "r");
+  // Only a file with the signature is probed; loadHdf5Weights gives the error otherwise.
+  if (await hasHdf5Signature(h5Path)) {
     try {
-      const root = f.keys().includes("model_weights") ? "model_weights/" : "";
-      while (present < VGG19_CONV_LAYERS.length && f.get(root + VGG19_CONV_LAYERS[present].name)) {
-        present++;
+      const f = new h5wasm.File(h5Path, "r");
+      try {
+        const root = f.keys().includes("model_weights") ? "model_weights/" : "";
+        while (
+          present < VGG19_CONV_LAYERS.length && f.get(root + VGG19_CONV_LAYERS[present].name)
+        ) {
+          present++;
+        }
+      } finally {
+        f.close();
       }
-    } finally {
-      f.close();
+    } catch {
+      // loadHdf5Weights below gives the clear error for an unreadable file.
     }
-  } catch {
-    // loadHdf5Weights below gives the clear error for an unreadable file.
   }
   const specs = VGG19_CONV_LAYERS.slice(0, Math.max(1, present));
   const source = await loadHdf5Weights(h5Path, specs);

@@ -282,8 +282,44 @@ export async function loadTfjsWeights(
   return { source: path, format: "tfjs", identity: await identityOf(layers), layers };
 }
 
+/**
+ * h5wasm, with HDF5's error stack thrown as a JS Error instead of printed (its default
+ * prints dozens of HDF5-DIAG lines to the console from wasm before any message of ours).
+ *
+ * @example
+ * ```ts
+ * import { h5wasmQuiet } from "./weights.ts";
+ * const h5wasm = await h5wasmQuiet();
+ * console.log(typeof h5wasm.File); // function
+ * ```
+ */
+export async function h5wasmQuiet() {
+  const h5wasm = (await import("h5wasm/node")).default;
+  const module = await h5wasm.ready;
+  module.activate_throwing_error_handler();
+  return h5wasm;
+}
+
+/**
+ * The last (innermost) reason of an HDF5 error stack, in one line: a truncated file says
+ * how many of its bytes are there.
+ *
+ * @example
+ * ```ts
+ * import { hdf5Reason } from "./weights.ts";
+ * console.log(hdf5Reason("HDF5-DIAG: ...\n  #006: H5Fsuper.c line 1 in f(): truncated file: eof = 10, sblock->base_addr = 0, stored_eof = 20\n"));
+ * // truncated: only 10 of its 20 bytes are there
+ * ```
+ */
+export function hdf5Reason(message: string): string {
+  const t = /truncated file: eof = (\d+).*stored_eof = (\d+)/.exec(message);
+  if (t) return `truncated: only ${t[1]} of its ${t[2]} bytes are there`;
+  const reasons = [...message.matchAll(/#\d+: .* in \w+\(\): (.*)$/gm)].map((m) => m[1].trim());
+  return reasons.at(-1) ?? message.split("\n")[0];
+}
+
 /** HDF5's superblock signature sits at byte 0, 512, 1024, 2048, ... of the file. */
-async function hasHdf5Signature(path: string): Promise<boolean> {
+export async function hasHdf5Signature(path: string): Promise<boolean> {
   const sig = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
   let f: Deno.FsFile;
   try {
@@ -309,8 +345,7 @@ export async function loadHdf5Weights(
   path: string,
   needed: readonly ConvLayerSpec[],
 ): Promise<VggWeights> {
-  const h5wasm = (await import("h5wasm/node")).default;
-  await h5wasm.ready;
+  const h5wasm = await h5wasmQuiet();
   if (!await hasHdf5Signature(path)) {
     throw new UserError(`weights ${path}: not an HDF5 file (no HDF5 signature)`);
   }
@@ -318,7 +353,9 @@ export async function loadHdf5Weights(
   try {
     file = new h5wasm.File(path, "r");
   } catch (e) {
-    throw new UserError(`weights ${path}: not a readable HDF5 file (${(e as Error).message})`);
+    throw new UserError(
+      `weights ${path}: not a readable HDF5 file (${hdf5Reason((e as Error).message)})`,
+    );
   }
   try {
     // Full-model saves nest the layers under "model_weights"; weight-only files do not.
@@ -353,7 +390,9 @@ export async function loadHdf5Weights(
     return { source: path, format: "hdf5", identity: await identityOf(layers), layers };
   } catch (e) {
     if (e instanceof UserError) throw e;
-    throw new UserError(`weights ${path}: cannot read the HDF5 file (${(e as Error).message})`);
+    throw new UserError(
+      `weights ${path}: cannot read the HDF5 file (${hdf5Reason((e as Error).message)})`,
+    );
   } finally {
     file.close();
   }

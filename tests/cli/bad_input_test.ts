@@ -34,6 +34,8 @@ interface Row {
   message: string | RegExp;
   /** Paths (relative to dir) that may appear; everything else must not. */
   newFiles?: string[];
+  /** At most this many non-empty lines on stdout and stderr together (e.g. 1: the message only). */
+  lines?: number;
 }
 
 const STYLIZE = "src/style/cli.ts", STUDY = "src/study/cli.ts";
@@ -51,6 +53,23 @@ const cheap = (dir: string) => [
   "--iterations",
   "0",
 ];
+
+/** A small valid HDF5 file (one Keras-like layer group) at `path`, cut to `keep` of its bytes. */
+async function truncatedH5(path: string, keep: number): Promise<void> {
+  const h5wasm = (await import("h5wasm/node")).default;
+  await h5wasm.ready;
+  const f = new h5wasm.File(path, "w");
+  const g = f.create_group("block1_conv1");
+  g.create_dataset({
+    name: "kernel",
+    data: new Float32Array(3 * 3 * 3 * 64),
+    shape: [3, 3, 3, 64],
+  });
+  g.create_dataset({ name: "bias", data: new Float32Array(64), shape: [64] });
+  f.close();
+  const b = await Deno.readFile(path);
+  await Deno.writeFile(path, b.slice(0, Math.floor(b.length * keep)));
+}
 
 /** content.png (30x40) and style.png (40x30). */
 async function images(dir: string): Promise<void> {
@@ -222,7 +241,10 @@ const ROWS: Row[] = [
     name: "study --stylize-size 3",
     entry: STUDY,
     setup: images,
-    args: (d) => [...studyBase(d), "--stylize-size", "3", "--image-size", "3"],
+    // The CNN takes any --image-size (its pools are 'same'); the transfer backbone does not.
+    args: (
+      d,
+    ) => [...studyBase(d), "--stylize-size", "3", "--image-size", "3", "--classifier", "cnn"],
     code: 2,
     message: /--stylize-size: a 3x3 square .* block3_conv4/,
   },
@@ -523,7 +545,7 @@ const ROWS: Row[] = [
     entry: "bench/bench.ts",
     args: () => ["--runs", "1e1"],
     code: 2,
-    message: "--runs: expected an integer >= 0, got '1e1'",
+    message: "--runs: expected a positive integer, got '1e1'",
   },
   {
     name: "bench --json under /proc is refused before timing",
@@ -637,6 +659,87 @@ const ROWS: Row[] = [
     args: (d) => ["--convert", join(d, "w.h5"), join(d, "out")],
     code: 2,
     message: /w.h5: not an HDF5 file/,
+    lines: 1,
+  },
+  // --- issue 16, 7: what a probe of about 95 inputs found ---
+  {
+    name: "weights --convert of an empty file: one line, no HDF5-DIAG",
+    entry: "src/vgg/download.ts",
+    setup: (d) => Deno.writeFile(join(d, "w.h5"), new Uint8Array()),
+    args: (d) => ["--convert", join(d, "w.h5"), join(d, "out")],
+    code: 2,
+    message: /w.h5: not an HDF5 file/,
+    lines: 1,
+  },
+  {
+    name: "weights --convert of a truncated .h5: one line naming the file",
+    entry: "src/vgg/download.ts",
+    setup: (d) => truncatedH5(join(d, "w.h5"), 0.5),
+    args: (d) => ["--convert", join(d, "w.h5"), join(d, "out")],
+    code: 2,
+    message:
+      /weights \S*w\.h5: not a readable HDF5 file \(truncated: only \d+ of its \d+ bytes are there\)/,
+    lines: 1,
+  },
+  ...[2, 3].map((size): Row => ({
+    name: `study --image-size ${size} is refused before any work (was a MaxPool crash)`,
+    entry: STUDY,
+    setup: images,
+    args: (d) => [...studyBase(d), "--image-size", String(size)],
+    code: 2,
+    message: new RegExp(
+      `--image-size: ${size} px is too small for the transfer classifier .*use --image-size 4 or more`,
+    ),
+  })),
+  ...(["runs", "repeat"] as const).map((flag): Row => ({
+    name: `bench --${flag} 0 (was run as 1)`,
+    entry: "bench/bench.ts",
+    args: () => [`--${flag}`, "0"],
+    code: 2,
+    message: `--${flag}: expected a positive integer, got '0'`,
+  })),
+  {
+    name: "study --cache a regular file",
+    entry: STUDY,
+    setup: images,
+    args: (d) => [...studyBase(d), "--cache", join(d, "style.png")],
+    code: 2,
+    message: /--cache: \S*style\.png is a file, not a directory/,
+  },
+  {
+    name: "stylize --workers 999 is capped at the cores, with one line",
+    entry: STYLIZE,
+    setup: async (d) => {
+      await images(d);
+      await Deno.mkdir(join(d, "in"));
+      await Deno.writeFile(join(d, "in", "x.png"), await png(30, 40));
+    },
+    args: (
+      d,
+    ) => [
+      ...cheap(d),
+      "--content",
+      join(d, "in"),
+      "--out",
+      join(d, "out"),
+      "--size",
+      "16",
+      "--workers",
+      "999",
+    ],
+    code: 0,
+    message:
+      /--workers: 999 is more than the \d+ CPU core\(s\) here; using \d+[\s\S]*wrote 1 image/,
+    newFiles: ["out/", "out/x.png"],
+  },
+  {
+    name: "study --workers 999 is capped at the cores, with one line",
+    entry: STUDY,
+    setup: images,
+    args: (d) => [...studyBase(d), "--workers", "999", "--weights", join(d, "nowhere")],
+    code: 2,
+    message:
+      /--workers: 999 is more than the \d+ CPU core\(s\) here; using \d+[\s\S]*error: --weights:/,
   },
   {
     name: "--out and --log in directories that do not exist yet are created",
@@ -885,6 +988,10 @@ for (const row of ROWS) {
       }).output();
       const stderr = new TextDecoder().decode(out.stderr);
       assert.equal(out.code, row.code, stderr);
+      if (row.lines !== undefined) {
+        const all = (new TextDecoder().decode(out.stdout) + "\n" + stderr).split("\n");
+        assert.ok(all.filter((l) => l.trim()).length <= row.lines, stderr);
+      }
       if (typeof row.message === "string") assert.ok(stderr.includes(row.message), stderr);
       else assert.match(stderr, row.message);
       assert.doesNotMatch(stderr, /^\s+at .*:\d+:\d+/m, "a stack trace");

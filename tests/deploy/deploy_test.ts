@@ -4,7 +4,8 @@
  * the task-index -> `--shard K/N` arithmetic of deploy/shard.sh, run for every
  * task of several arrays and checked with src/study/shard.ts to cover every
  * job exactly once; the Slurm scripts with stub `sbatch` and `deno`; the
- * Kubernetes manifest parsed as YAML (python3's PyYAML; skipped without it);
+ * Kubernetes manifest parsed as YAML (python3's PyYAML; skipped without it) and
+ * validated offline against the API schemas (npm kubernetes-models);
  * the Dockerfile's references.
  */
 import assert from "node:assert/strict";
@@ -170,6 +171,7 @@ Deno.test("submit.sh: an array of N, then the final run afterok on it", async ()
 });
 
 interface K8sObject {
+  apiVersion: string;
   kind: string;
   metadata: { name: string; labels?: Record<string, string> };
   spec: Record<string, unknown>;
@@ -244,4 +246,31 @@ Deno.test("Dockerfile: Debian, the pinned Deno, NVIDIA graphics capability, file
   JSON.parse(await Deno.readTextFile(join(DEPLOY, "nvidia_icd.json")));
   const tasks = JSON.parse(await Deno.readTextFile(join(REPO_ROOT, "deno.json"))).tasks;
   assert.ok(tasks.study && tasks.bench, "the tasks the image runs");
+});
+
+Deno.test("k8s/study.yaml: every object validates against the Kubernetes API schemas (offline)", async () => {
+  // kubernetes-models (npm) bundles the API's JSON schemas and validates without a cluster.
+  const { Job } = await import("kubernetes-models/batch/v1");
+  const { PersistentVolumeClaim } = await import("kubernetes-models/v1");
+  const docs = await parseYaml(join(DEPLOY, "k8s/study.yaml"));
+  if (docs === null) {
+    console.warn("python3 with PyYAML not found: k8s/study.yaml not validated");
+    return;
+  }
+  const models: Record<string, new (o: never) => { validate(): void }> = {
+    "batch/v1 Job": Job,
+    "v1 PersistentVolumeClaim": PersistentVolumeClaim,
+  };
+  assert.ok(docs.length >= 2);
+  for (const doc of docs) {
+    const Model = models[`${doc.apiVersion} ${doc.kind}`];
+    assert.ok(Model, `no schema for ${doc.apiVersion} ${doc.kind}`);
+    new Model(doc as never).validate();
+  }
+  // The validator does reject: a job whose completions is a string.
+  const job = docs.find((d) => d.kind === "Job")!;
+  assert.throws(
+    () => new Job({ ...job, spec: { ...job.spec, completions: "3" } } as never).validate(),
+    /completions must be integer/,
+  );
 });

@@ -208,3 +208,65 @@ console.log(info.name, Math.max(img.width, img.height), (await g.data()).join(",
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+/** PIDs of processes whose command line mentions `text`. */
+function processesMentioning(text: string): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).replaceAll("\0", " ");
+      if (cmd.includes(text)) out.push(Number(e.name));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return out;
+}
+
+Deno.test("gpu-kit: SIGINT while compressing leaves no .kit.tmp-* and no tar | xz running", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--quiet",
+        join(import.meta.dirname!, "../../deploy/kit/build.ts"),
+        "--out",
+        join(dir, "kit"),
+        "--shared",
+        SHARED,
+        "--xz-level",
+        "9",
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let stderr = "";
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    // Wait until the project's tar | xz runs (copying takes about 15 s on 2 cores).
+    while (!stderr.includes("compressing the project")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += value;
+    }
+    for (let i = 0; i < 50 && processesMentioning(dir).length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(processesMentioning(dir).length >= 3, "tar | xz did not start");
+    child.kill("SIGINT");
+    const status = await child.status;
+    for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
+    assert.equal(status.code, 130, stderr);
+    assert.match(stderr, /gpu-kit: stopped by SIGINT; no kit written, temporary files removed/);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), []);
+    // The pipeline is killed with the builder, not left to finish on its own.
+    for (let i = 0; i < 20 && processesMentioning(dir).length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(processesMentioning(dir), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

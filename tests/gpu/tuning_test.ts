@@ -2,16 +2,19 @@
  * The tuning cache's logic, without a GPU: its key (adapter identity and
  * kernel-source hash), persistence and invalidation, the fastest-candidate
  * choice (with its probe pruning), the op keys and candidate names, and the auto set's
- * per-shape dispatch.
+ * per-shape dispatch; files of the wrong shape and locks of dead processes. The last test
+ * opens the auto set on a real adapter (skipped without WebGPU).
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { HAS_WEBGPU } from "../_env.ts";
+import { GPU_TEST } from "./_util.ts";
 import { initBackend, tf } from "../../src/tf.ts";
 import { STOCK_KERNELS } from "../../src/stock_kernels.ts";
 import type { KernelSet } from "../../src/kernel_set.ts";
 import { CUSTOM_KERNEL_DESCRIPTORS } from "../../src/gpu/kernels.ts";
 import { defineKernel, variantTiles } from "../../src/gpu/registry.ts";
-import { AutoKernels, variantOf } from "../../src/gpu/auto.ts";
+import { AutoKernels, openAutoKernels, variantOf } from "../../src/gpu/auto.ts";
 import {
   type AdapterIdentity,
   caseKey,
@@ -242,4 +245,118 @@ Deno.test("tunePending while another process measures: defaults, one message, it
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+/** A tuning file for ID and `hash` with `entries` (any JSON). */
+const fileOf = (hash: string, entries: unknown) =>
+  JSON.stringify({ version: 1, adapter: ID, sourceHash: hash, entries });
+
+Deno.test("TuningCache: valid JSON of the wrong shape is ignored like a truncated file, then replaced", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const path = join(root, "t.json");
+    const hash = "f".repeat(64);
+    const key = "gram 1x4x8";
+    const cases: Array<[string, RegExp]> = [
+      ["null", /not a JSON object/],
+      ['{"version": 1, "adapter"', /not valid JSON/],
+      [fileOf(hash, null), /'entries' is not an object/],
+      [fileOf(hash, [1]), /'entries' is not an object/],
+      [fileOf(hash, { [key]: null }), /entry 'gram 1x4x8' is not an object/],
+      [fileOf(hash, { [key]: { ms: {} } }), /has no choice/],
+      [fileOf(hash, { [key]: { choice: "stock", ms: null } }), /has no ms table/],
+    ];
+    for (const [text, why] of cases) {
+      await Deno.writeTextFile(path, text);
+      const cache = await TuningCache.open(path, ID, hash);
+      assert.equal(cache.size, 0, text);
+      assert.match(cache.invalid ?? "", why, text);
+      assert.equal(await cache.reload(), 0);
+    }
+    // A choice the adapter has no candidate for (`accept` says no): the whole file is void.
+    const accept = (_k: string, e: { choice: string }) => variantOf(e.choice) !== null;
+    await Deno.writeTextFile(
+      path,
+      fileOf(hash, {
+        [key]: { choice: "stock", ms: {}, tunedAt: "t" },
+        "gram 1x8x8": { choice: "buffer:nope", ms: {}, tunedAt: "t" },
+      }),
+    );
+    const cache = await TuningCache.open(path, ID, hash, accept);
+    assert.equal(cache.size, 0);
+    assert.match(cache.invalid ?? "", /'buffer:nope' is not a candidate here/);
+    // The next save writes a valid file over it.
+    cache.set(key, { choice: "stock", ms: { stock: 1 }, tunedAt: "t" });
+    await cache.save();
+    const again = await TuningCache.open(path, ID, hash, accept);
+    assert.equal(again.invalid, null);
+    assert.deepEqual(again.choices().map(([k]) => k), [key]);
+    // Another key's file is not "invalid": it just does not apply.
+    await Deno.writeTextFile(path, fileOf("0".repeat(64), null));
+    assert.equal((await TuningCache.open(path, ID, hash)).invalid, null);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("TuningLock: a fresh lock of a dead process on this host is taken over; a live one is not", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const path = join(root, "t.json.lock");
+    const dead = new Deno.Command("true").spawn();
+    await dead.status;
+    const write = (pid: number, host = Deno.hostname()) =>
+      Deno.writeTextFile(path, JSON.stringify({ pid, host, since: new Date().toISOString() }));
+    // A live process (pid 1) on this host, and a dead one's on another host: kept.
+    await write(1);
+    assert.equal(await TuningLock.acquire(path), null);
+    await write(dead.pid, "elsewhere");
+    assert.equal(await TuningLock.acquire(path), null);
+    // A dead process's on this host: taken over at once.
+    await write(dead.pid);
+    const lock = await TuningLock.acquire(path);
+    assert.ok(lock);
+    assert.equal(JSON.parse(await Deno.readTextFile(path)).pid, Deno.pid);
+    await lock.release();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "openAutoKernels: a cached choice like buffer:999x3 is ignored with one line and measured again",
+  ignore: !HAS_WEBGPU,
+  ...GPU_TEST,
+  fn: async () => {
+    await initBackend("webgpu");
+    const root = await Deno.makeTempDir();
+    try {
+      const probe = await openAutoKernels({ log: () => {}, cacheRoot: root });
+      const path = probe.cache.path;
+      const { adapter, sourceHash } = probe.cache;
+      for (const choice of ["buffer:999x3", "texture:1"]) {
+        await Deno.mkdir(dirname(path), { recursive: true });
+        await Deno.writeTextFile(
+          path,
+          JSON.stringify({
+            version: 1,
+            adapter,
+            sourceHash,
+            entries: { "conv3x3 1x8x8x16->16": { choice, ms: {}, tunedAt: "t" } },
+          }),
+        );
+        const lines: string[] = [];
+        const auto = await openAutoKernels({ log: (l) => lines.push(l), cacheRoot: root });
+        assert.equal(auto.cache.size, 0);
+        assert.equal(lines.length, 1, lines.join("\n"));
+        assert.match(
+          lines[0],
+          /kernels auto: ignoring the tuning cache .* is not a candidate here/,
+        );
+      }
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
 });

@@ -147,3 +147,53 @@ Deno.test("directory mode: a second SIGINT exits at once with 130 and leaves no 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("directory mode, 2 workers: a second SIGTERM soon after the first leaves no unmarked partial image", async () => {
+  // The second signal may land while the stopped batches' best images are being written: those
+  // already written are removed with the temp files, so what stays is either nothing (exit at
+  // once) or the full summary that marks every image PARTIAL. Several delays cover both.
+  for (const delay of [0, 40, 70, 100]) {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.mkdir(join(dir, "in"));
+      for (const n of ["a", "b", "c"]) {
+        await Deno.writeFile(join(dir, "in", `${n}.png`), await png(30, 40));
+      }
+      const r = await start(dir, [
+        "--content",
+        join(dir, "in"),
+        "--out",
+        join(dir, "out"),
+        "--workers",
+        "2",
+      ], join(dir, "l.jsonl"));
+      r.child.kill("SIGTERM");
+      await new Promise((res) => setTimeout(res, delay));
+      try {
+        r.child.kill("SIGTERM");
+      } catch {
+        // the stop already ended it
+      }
+      const status = await r.child.status;
+      await r.reading;
+      const stderr = r.stderr();
+      assert.equal(status.code, 143, stderr);
+      const written = await Array.fromAsync(Deno.readDir(join(dir, "out")))
+        .catch(() => [] as Deno.DirEntry[]);
+      const images = written.map((e) => e.name).filter((n) => n.endsWith(".png"));
+      console.log(`delay ${delay} ms: ${stderr.trim().split("\n").at(-1)}`);
+      if (/SIGTERM again: exiting now/.test(stderr)) {
+        assert.match(stderr, /no partial output/);
+        assert.deepEqual(images, [], `delay ${delay}: ${stderr}`);
+      } else {
+        // The stop finished first: every image written is named in the PARTIAL list.
+        const partial = /PARTIAL \([^)]*\): ([^;\n]*)/.exec(stderr)?.[1] ?? "";
+        for (const n of images) assert.ok(partial.includes(n), `delay ${delay}: ${n}: ${stderr}`);
+      }
+      assert.deepEqual(tmpFiles(dir), []);
+      assert.deepEqual(written.filter((e) => e.name.endsWith(".tmp")), []);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
