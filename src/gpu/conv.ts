@@ -285,7 +285,7 @@ export function conv3x3Relu(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor
  * ```ts
  * import { tf } from "../tf.ts";
  * import { conv3x3 } from "./conv.ts";
- * const y = conv3x3(tf.ones([1, 4, 4, 3]), tf.ones([3, 3, 3, 8]).neg(), tf.zeros([8]), false);
+ * const y = conv3x3(tf.ones([1, 4, 4, 3]), tf.neg(tf.ones([3, 3, 3, 8])), tf.zeros([8]), false);
  * console.log(y.max().dataSync()[0]); // -12 (a corner: 4 taps of 3 channels)
  * ```
  */
@@ -310,7 +310,7 @@ export function conv3x3(
  * ```ts
  * import { tf } from "../tf.ts";
  * import { conv3x3GradInput } from "./conv.ts";
- * const dx = conv3x3GradInput(tf.ones([1, 4, 4, 8]).neg(), tf.ones([3, 3, 8, 3]));
+ * const dx = conv3x3GradInput(tf.neg(tf.ones([1, 4, 4, 8])), tf.ones([3, 3, 8, 3]));
  * console.log(dx.shape); // [1, 4, 4, 3]
  * ```
  */

@@ -33,7 +33,8 @@
  * import { registerNstKernels, unregisterNstKernels } from "./register.ts";
  * await initBackend("webgpu");
  * await registerNstKernels();
- * const y = tf.conv2d(tf.ones([1, 8, 8, 4]), tf.ones([3, 3, 4, 8]), 1, "same"); // our WGSL
+ * const x = tf.ones([1, 8, 8, 4]) as tf.Tensor4D;
+ * const y = tf.conv2d(x, tf.ones([3, 3, 4, 8]) as tf.Tensor4D, 1, "same"); // our WGSL
  * console.log(y.shape); // [1, 8, 8, 8]
  * unregisterNstKernels();
  * ```
@@ -80,7 +81,12 @@ export interface NstKernelOptions {
 export interface NstRegistration {
   /** Which choice is registered. */
   readonly kernels: "custom" | "auto";
-  /** The `auto` set whose per-shape choices the kernels follow (null for `custom`). */
+  /**
+   * The `auto` set whose per-shape choices the kernels follow (null for `custom`): its cache, for
+   * tests and tools; left out of the plugin's docs.
+   *
+   * @ignore
+   */
   readonly auto: AutoKernels | null;
   /** With `auto`: measure the shapes met since the last call without a cached choice. */
   tunePending(): Promise<void>;
@@ -88,7 +94,9 @@ export interface NstRegistration {
 
 /** Calls per kernel name that ran our WGSL (`ours`) or went to the saved stock function. */
 export interface NstKernelCounts {
+  /** Calls that ran our WGSL, by tfjs kernel name. */
   ours: Record<string, number>;
+  /** Calls that went to the saved stock kernel function, by tfjs kernel name. */
   stock: Record<string, number>;
 }
 
@@ -98,6 +106,8 @@ type Attrs = Record<string, unknown>;
 /** The stock configs, saved before the override; empty while unregistered. */
 const saved = new Map<string, tf.KernelConfig>();
 let auto: AutoKernels | null = null;
+/** The last registration's choice, kept after unregistering (for {@link withNstKernels}). */
+let prepared: { backend: unknown; auto: AutoKernels | null } | null = null;
 const counts: NstKernelCounts = { ours: {}, stock: {} };
 /** Zero biases per channel count, for convs without one (kept until unregistered). */
 const zeroBiases = new Map<number, tf.Tensor1D>();
@@ -338,19 +348,8 @@ export async function registerNstKernels(opts: NstKernelOptions = {}): Promise<N
     ? await openAutoKernels({ log: opts.log, cacheRoot: opts.cacheRoot })
     : null;
   if (!chosen) await initCustomKernels();
-  if (saved.size === 0) {
-    for (const name of NST_KERNEL_NAMES) {
-      const stock = tf.getKernel(name, BACKEND);
-      if (!stock) throw new Error(`registerNstKernels: tfjs has no ${name} kernel for webgpu`);
-      saved.set(name, stock);
-    }
-  }
-  for (const [name, stock] of saved) {
-    // Unregister first: registering over an entry only warns and replaces it.
-    if (tf.getKernel(name, BACKEND)) tf.unregisterKernel(name, BACKEND);
-    tf.registerKernel({ ...stock, kernelFunc: override(name, stock.kernelFunc) });
-  }
-  auto = chosen;
+  prepared = { backend: tf.backend(), auto: chosen };
+  install(chosen);
   return {
     kernels,
     auto: chosen,
@@ -371,14 +370,67 @@ export async function registerNstKernels(opts: NstKernelOptions = {}): Promise<N
  * ```
  */
 export function unregisterNstKernels(): void {
+  uninstall();
+  tf.dispose([...zeroBiases.values()]);
+  zeroBiases.clear();
+}
+
+/** Save the stock configs (first time) and register ours over them: synchronous, no compiling. */
+function install(chosen: AutoKernels | null): void {
+  if (saved.size === 0) {
+    for (const name of NST_KERNEL_NAMES) {
+      const stock = tf.getKernel(name, BACKEND);
+      if (!stock) throw new Error(`registerNstKernels: tfjs has no ${name} kernel for webgpu`);
+      saved.set(name, stock);
+    }
+  }
+  for (const [name, stock] of saved) {
+    // Unregister first: registering over an entry only warns and replaces it.
+    if (tf.getKernel(name, BACKEND)) tf.unregisterKernel(name, BACKEND);
+    tf.registerKernel({ ...stock, kernelFunc: override(name, stock.kernelFunc) });
+  }
+  auto = chosen;
+}
+
+/** Put the saved stock configs back (the same objects). */
+function uninstall(): void {
   for (const [name, stock] of saved) {
     if (tf.getKernel(name, BACKEND)) tf.unregisterKernel(name, BACKEND);
     tf.registerKernel(stock);
   }
   saved.clear();
   auto = null;
-  tf.dispose([...zeroBiases.values()]);
-  zeroBiases.clear();
+}
+
+/**
+ * Run `fn` (synchronous) with our kernels registered as the last {@link registerNstKernels} on
+ * this backend chose, then leave the registry as it was: for timing tfjs programs with and
+ * without the plugin side by side (`bench/bench.ts`'s `registered` row). Needs one
+ * {@link registerNstKernels} on this backend first (it compiles the kernels).
+ *
+ * @example
+ * ```ts
+ * import { initBackend, tf } from "../tf.ts";
+ * import { registerNstKernels, unregisterNstKernels, withNstKernels } from "./register.ts";
+ * await initBackend("webgpu");
+ * await registerNstKernels();
+ * unregisterNstKernels();
+ * const x = tf.ones([1, 8, 8, 4]) as tf.Tensor4D;
+ * const k = tf.ones([3, 3, 4, 8]) as tf.Tensor4D;
+ * const y = withNstKernels(() => tf.conv2d(x, k, 1, "same"));
+ * ```
+ */
+export function withNstKernels<T>(fn: () => T): T {
+  if (nstKernelsRegistered()) return fn();
+  if (prepared === null || prepared.backend !== tf.backend()) {
+    throw new Error("withNstKernels: call registerNstKernels() once on this backend first");
+  }
+  install(prepared.auto);
+  try {
+    return fn();
+  } finally {
+    uninstall();
+  }
 }
 
 /**

@@ -170,7 +170,11 @@ export class TuningCache {
   ) {}
 
   /** The cache at `path`, or an empty one when the file is missing or for another key. */
-  static async open(path: string, adapter: AdapterIdentity, sourceHash: string) {
+  static async open(
+    path: string,
+    adapter: AdapterIdentity,
+    sourceHash: string,
+  ): Promise<TuningCache> {
     return new TuningCache(path, adapter, sourceHash, await readEntries(path, adapter, sourceHash));
   }
 

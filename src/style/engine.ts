@@ -61,7 +61,9 @@ export type OptimizerName = "adam" | "lbfgs";
  * ```
  */
 export interface GatysConfig {
+  /** The VGG19 layer whose features the content loss compares (e.g. `block3_conv4`). */
   contentLayer: string;
+  /** The VGG19 layers whose Gram matrices the style loss compares. */
   styleLayers: string[];
   /** Content weight. */
   alpha: number;
@@ -73,8 +75,14 @@ export interface GatysConfig {
   optimizer?: OptimizerName;
   /** L-BFGS settings (used when `optimizer` is "lbfgs"); missing fields take `DEFAULT_LBFGS`. */
   lbfgs?: Partial<LbfgsConfig>;
-  /** Start from the content image, seeded uniform noise over the valid range, or a given RGB image. */
+  /**
+   * Start from the content image, seeded uniform noise over the valid range, or a given RGB image
+   * (a `[B,H,W,3]` tensor: tensor-level API, left out of the library's docs).
+   *
+   * @ignore
+   */
   init: "content" | "random" | tf.Tensor4D;
+  /** Seed of the random start (`init: "random"`). */
   seed: number;
 }
 
@@ -88,8 +96,11 @@ export interface GatysConfig {
  * ```
  */
 export interface LossValues {
+  /** The content loss, unweighted. */
   content_loss: number;
+  /** The style loss, unweighted (summed over the style layers). */
   style_loss: number;
+  /** alpha * content_loss + beta * style_loss. */
   total_loss: number;
 }
 

@@ -53,7 +53,16 @@ export function pixelBounds(): { lo: tf.Tensor1D; hi: tf.Tensor1D } {
 
 /** VGG19 conv stack holding its weights as tensors; call {@link Vgg19.dispose} when done. */
 export class Vgg19 {
-  private constructor(readonly layers: ConvLayer[]) {}
+  /**
+   * The uploaded layers: the engine's internals, left out of the library's docs.
+   *
+   * @ignore
+   */
+  readonly layers: ConvLayer[];
+
+  private constructor(layers: ConvLayer[]) {
+    this.layers = layers;
+  }
 
   /** Upload `specs` (a network-order prefix) from loaded weights. */
   static create(weights: VggWeights, specs: readonly ConvLayerSpec[]): Vgg19 {
@@ -92,7 +101,10 @@ export class Vgg19 {
 
   /**
    * Activations (after ReLU) of the named layers for a preprocessed batch.
-   * Stops after the deepest requested layer.
+   * Stops after the deepest requested layer. Tensor-level API for the engine: not part of the
+   * library's documented surface (`mod.ts`), whose callers pass images.
+   *
+   * @ignore
    */
   features(x: tf.Tensor4D, outputs: readonly string[]): Record<string, tf.Tensor4D> {
     const want = new Set(outputs);
