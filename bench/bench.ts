@@ -19,6 +19,12 @@
  * and prints the table of choices (bench/tune.ts). The JSON records the host
  * (CPU model, SIMD, cores) and the adapter's full info.
  *
+ * A fourth webgpu column, `registered`, is the stock set (tfjs ops: `tf.fused.conv2d`,
+ * `tf.maxPool`, `tf.matMul`, ...) with our kernels registered in tfjs's registry
+ * (src/gpu/register.ts): what any tfjs program gets from the plugin. Against `custom` (the seam's
+ * direct call, same shapes) it measures the registry's overhead; the run prints its median over
+ * the conv3x3 cases.
+ *
  * Flags: see {@link BENCH_FLAGS} (`--help`). Each timed sample queues `--repeat` (default 4)
  * calls and waits once, as a step does, so the fixed cost of a GPU round trip is shared;
  * `--repeat 1` times single calls.
@@ -37,6 +43,7 @@ import { type BackendName, initBackend, tf } from "../src/tf.ts";
 import { type KernelSet, selectKernels, STOCK_KERNELS, useKernels } from "../src/ops.ts";
 import { GpuContext } from "../src/gpu/device.ts";
 import type { AutoKernels } from "../src/gpu/auto.ts";
+import { registerNstKernels, unregisterNstKernels, withNstKernels } from "../src/gpu/register.ts";
 import { median } from "../src/util/median.ts";
 import { adapterReport } from "../src/gpu/tuning.ts";
 import { hostInfo } from "../src/util/host.ts";
@@ -82,8 +89,11 @@ export interface BenchRow {
   kernel: BenchKernel;
   shape: string;
   backend: BackendName;
-  /** `auto`: the per-shape measured choice (`--kernels auto`). */
-  impl: "custom" | "stock" | "auto";
+  /**
+   * `auto`: the per-shape measured choice (`--kernels auto`); `registered`: stock tfjs ops with
+   * our kernels in tfjs's registry (`registerNstKernels`).
+   */
+  impl: "custom" | "stock" | "auto" | "registered";
   ms: number;
   gflops: number;
 }
@@ -408,6 +418,7 @@ function table(rows: BenchRow[]): string {
     ...cols.map((c) => `${c} ms (GFLOP/s)`),
     "custom vs webgpu",
     "auto vs best",
+    "registered vs custom",
   ];
   const lines = [header];
   for (const key of keys) {
@@ -417,6 +428,7 @@ function table(rows: BenchRow[]): string {
     const custom = of("webgpu/custom");
     const stock = of("webgpu/stock");
     const auto = of("webgpu/auto");
+    const registered = of("webgpu/registered");
     lines.push([
       kernel,
       shape,
@@ -426,6 +438,7 @@ function table(rows: BenchRow[]): string {
       }),
       custom && stock ? `${fmt(stock.ms / custom.ms)}x` : "",
       auto && custom && stock ? `${fmt(auto.ms / Math.min(custom.ms, stock.ms))}` : "",
+      registered && custom ? `${fmt(registered.ms / custom.ms)}` : "",
     ]);
   }
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
@@ -539,7 +552,7 @@ async function main(): Promise<void> {
       throw e;
     }
     console.log(info.line);
-    const impls: Array<["custom" | "stock" | "auto", KernelSet]> = [["stock", STOCK_KERNELS]];
+    const impls: Array<[BenchRow["impl"], KernelSet]> = [["stock", STOCK_KERNELS]];
     let auto: AutoKernels | null = null;
     if (backend === "webgpu") {
       const gpu = GpuContext.sync();
@@ -547,6 +560,10 @@ async function main(): Promise<void> {
       auto = await selectKernels("auto", backend) as AutoKernels;
       impls.unshift(["custom", await selectKernels("custom", backend)]);
       impls.push(["auto", auto]);
+      // Compiled once, then registered only around each call of the `registered` set.
+      await registerNstKernels();
+      unregisterNstKernels();
+      impls.push(["registered", REGISTERED_KERNELS]);
       const settings = { warmup, runs, repeat, prune: 1.5 };
       let retuned: TuneChoice[] = [];
       if (values.tune) retuned = await runTune(auto, cases, settings);
@@ -621,6 +638,14 @@ async function main(): Promise<void> {
     if (auto && tuning) tuning.choices = Object.fromEntries(auto.cache.choices());
   }
   console.log("\n" + table(rows));
+  const overhead = registeredOverhead(rows);
+  if (overhead !== null) {
+    console.log(
+      `\nregistered (tf.fused.conv2d through tfjs's registry) vs custom (the seam's direct call), ` +
+        `conv3x3: median ${fmt(overhead.median, 3)}, worst ${fmt(overhead.worst, 3)} ` +
+        `over ${overhead.cases} shapes`,
+    );
+  }
   const autoRatios = autoVsBest(rows);
   if (autoRatios.length > 0) {
     const worst = autoRatios.reduce((a, b) => (b.ratio > a.ratio ? b : a));
@@ -652,6 +677,52 @@ async function main(): Promise<void> {
     });
     console.log(`\nwrote ${rows.length} rows to ${values.json}`);
   }
+}
+
+/**
+ * The stock set with our kernels registered in tfjs's registry for each call (and only then, so
+ * the `stock` column stays stock): what a tfjs program calling `tf.fused.conv2d`, `tf.maxPool`
+ * or `tf.matMul` gets from the plugin.
+ *
+ * @example
+ * ```ts
+ * import { REGISTERED_KERNELS } from "./bench.ts";
+ * console.log(REGISTERED_KERNELS.label); // "registered"
+ * ```
+ */
+export const REGISTERED_KERNELS: KernelSet = {
+  name: "stock",
+  label: "registered",
+  conv3x3Relu: (...a) => withNstKernels(() => STOCK_KERNELS.conv3x3Relu(...a)),
+  conv3x3ReluGradInput: (...a) => withNstKernels(() => STOCK_KERNELS.conv3x3ReluGradInput(...a)),
+  maxPool2x2: (...a) => withNstKernels(() => STOCK_KERNELS.maxPool2x2(...a)),
+  gram: (...a) => withNstKernels(() => STOCK_KERNELS.gram(...a)),
+  styleLoss: (...a) => withNstKernels(() => STOCK_KERNELS.styleLoss(...a)),
+  adamUpdate: (...a) => withNstKernels(() => STOCK_KERNELS.adamUpdate(...a)),
+};
+
+/**
+ * The `registered` row's ms over the `custom` row's for the webgpu conv3x3 cases: median, worst
+ * and count, or null without such pairs.
+ *
+ * @example
+ * ```ts
+ * import { registeredOverhead } from "./bench.ts";
+ * const r = (impl: "custom" | "registered", ms: number) =>
+ *   ({ kernel: "conv3x3" as const, shape: "s", backend: "webgpu" as const, impl, ms, gflops: 0 });
+ * console.log(registeredOverhead([r("custom", 2), r("registered", 2.04)])?.median); // 1.02
+ * ```
+ */
+export function registeredOverhead(
+  rows: readonly BenchRow[],
+): { median: number; worst: number; cases: number } | null {
+  const gpu = rows.filter((r) => r.backend === "webgpu" && r.kernel === "conv3x3");
+  const ratios = gpu.filter((r) => r.impl === "registered").flatMap((r) => {
+    const c = gpu.find((x) => x.impl === "custom" && x.shape === r.shape);
+    return c ? [r.ms / c.ms] : [];
+  });
+  if (ratios.length === 0) return null;
+  return { median: median(ratios), worst: Math.max(...ratios), cases: ratios.length };
 }
 
 /**

@@ -22,6 +22,10 @@
 // barrier, 8 KiB of workgroup memory, pixel tiles flattened over the batch and folded over
 // dispatch y/z); see there for why. This file supplies the masked gather and the plain store.
 
+// RELU (override, default true): false drops the ReLU mask (g = dy: tfjs's Conv2DBackpropInput
+// through the registered kernels, src/gpu/register.ts, whose caller has applied any mask already).
+override RELU: bool = true;
+
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read> y: array<f32>;
 @group(0) @binding(2) var<storage, read> wt: array<f32>;
@@ -38,7 +42,8 @@ fn gather(m: u32, h: u32, w: u32, k: u32) -> vec4<f32> {
       if (i >= 0) {
         let u = u32(i);
         let d = vec4<f32>(dy[u], dy[u + 1u], dy[u + 2u], dy[u + 3u]);
-        let live = vec4<f32>(y[u], y[u + 1u], y[u + 2u], y[u + 3u]) > vec4<f32>(0.0);
+        let live = vec4<f32>(y[u], y[u + 1u], y[u + 2u], y[u + 3u]) > vec4<f32>(0.0) |
+          vec4<bool>(!RELU);
         v = select(vec4<f32>(0.0), d, live);
       }
     }
@@ -47,7 +52,7 @@ fn gather(m: u32, h: u32, w: u32, k: u32) -> vec4<f32> {
       if (k + j < p.k_total) {
         let i = tap_index(m, h, w, k + j);
         if (i >= 0) {
-          v[j] = select(0.0, dy[u32(i)], y[u32(i)] > 0.0);
+          v[j] = select(0.0, dy[u32(i)], y[u32(i)] > 0.0 || !RELU);
         }
       }
     }

@@ -20,6 +20,9 @@
 // WG = 64 threads (one pixel each): enough to fill a SIMD unit several times over while keeping
 // per-workgroup scheduling cheap; the workgroup index is folded over dispatch x and y.
 
+// RELU (override, default true): false drops the ReLU mask (g = dy: tfjs's Conv2DBackpropInput
+// through the registered kernels, src/gpu/register.ts, whose caller has applied any mask already).
+override RELU: bool = true;
 override WG: u32; // threads per workgroup, set by the host (src/gpu/)
 override MAX_C: u32; // largest C_out of dy staged per tap: 8 KiB of workgroup memory (host: 512)
 
@@ -72,7 +75,7 @@ fn main(
       let src = u32(i32(m) + (i32(ky) - 1) * i32(p.width) + (i32(kx) - 1)) * p.c_in;
       for (var co = 0u; co < p.c_in; co += 4u) {
         let i = (src + co) / 4u;
-        let g = select(vec4<f32>(0.0), dy[i], y[i] > vec4<f32>(0.0));
+        let g = select(vec4<f32>(0.0), dy[i], y[i] > vec4<f32>(0.0) | vec4<bool>(!RELU));
         acc += g.x * tap_weights[co] + g.y * tap_weights[co + 1u] + g.z * tap_weights[co + 2u] +
           g.w * tap_weights[co + 3u];
       }

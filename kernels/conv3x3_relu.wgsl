@@ -23,6 +23,10 @@
 // C_in = 3 (the first layer) takes a per-element gather; C_in % 4 == 0 gathers 4 consecutive
 // channels of one tap at a time (a 16-byte contiguous read).
 
+// RELU (override, default true): false drops the ReLU (a plain conv + bias: tfjs's Conv2D and
+// FusedConv2D 'linear' through the registered kernels, src/gpu/register.ts).
+override RELU: bool = true;
+
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> wt: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
@@ -60,14 +64,18 @@ fn store(m: u32, n: u32, acc: vec4<f32>) {
   }
   let o = m * p.c_out + n;
   if (n + 3u < p.c_out) {
-    let v = max(acc + vec4<f32>(bias[n], bias[n + 1u], bias[n + 2u], bias[n + 3u]), vec4<f32>(0.0));
+    var v = acc + vec4<f32>(bias[n], bias[n + 1u], bias[n + 2u], bias[n + 3u]);
+    if (RELU) {
+      v = max(v, vec4<f32>(0.0));
+    }
     y[o] = v.x;
     y[o + 1u] = v.y;
     y[o + 2u] = v.z;
     y[o + 3u] = v.w;
   } else {
     for (var c = 0u; c < 4u && n + c < p.c_out; c++) {
-      y[o + c] = max(acc[c] + bias[n + c], 0.0);
+      let v = acc[c] + bias[n + c];
+      y[o + c] = select(v, max(v, 0.0), RELU);
     }
   }
 }

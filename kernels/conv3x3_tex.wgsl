@@ -38,6 +38,9 @@
 // [batch,H,W,N].
 
 override GRAD: bool = false;
+// RELU (default true): false drops the ReLU (forward) or the ReLU mask (GRAD): tfjs's Conv2D and
+// Conv2DBackpropInput through the registered kernels (src/gpu/register.ts).
+override RELU: bool = true;
 
 override WG: u32; // threads per workgroup, set by the host (src/gpu/)
 const R: u32 = 16u; // output pixels per thread
@@ -117,7 +120,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       for (var r = 0u; r < R; r++) {
         let at = vec2<i32>(cx[r] + i32(ci4), cy[r]);
         var a = textureLoad(src, at, 0);
-        if (GRAD) {
+        if (GRAD && RELU) {
           a = select(vec4<f32>(0.0), a, textureLoad(live, at, 0) > vec4<f32>(0.0));
         }
         a = select(vec4<f32>(0.0), a, ok[r]);
@@ -139,7 +142,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         var v = acc[r * C4 + c];
         if (!GRAD) {
           let n = o * 4u;
-          v = max(v + vec4<f32>(bias[n], bias[n + 1u], bias[n + 2u], bias[n + 3u]), vec4<f32>(0.0));
+          v += vec4<f32>(bias[n], bias[n + 1u], bias[n + 2u], bias[n + 3u]);
+          if (RELU) {
+            v = max(v, vec4<f32>(0.0));
+          }
         }
         out[slice + m * n4 + o] = v;
       }

@@ -19,6 +19,9 @@
 // Work decomposition: one thread per R consecutive pixels; WG = 64 threads per workgroup (8 SIMD
 // rounds of llvmpipe's 8 lanes); the linear thread index is folded over dispatch x and y.
 
+// RELU (override, default true): false drops the ReLU mask (g = dy: tfjs's Conv2DBackpropInput
+// through the registered kernels, src/gpu/register.ts, whose caller has applied any mask already).
+override RELU: bool = true;
 override WG: u32; // threads per workgroup, set by the host (src/gpu/)
 const R: u32 = 16u; // output pixels per thread
 
@@ -84,7 +87,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       for (var r = 0u; r < R; r++) {
         let at = vec2<i32>(cx[r] + i32(ci4), cy[r]);
         var g = textureLoad(dy, at, 0);
-        g = select(vec4<f32>(0.0), g, textureLoad(live, at, 0) > vec4<f32>(0.0));
+        g = select(vec4<f32>(0.0), g, textureLoad(live, at, 0) > vec4<f32>(0.0) | vec4<bool>(!RELU));
         g = select(vec4<f32>(0.0), g, ok[r]);
         acc[r] += g.x * w0 + g.y * w1 + g.z * w2 + g.w * w3;
       }

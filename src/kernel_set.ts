@@ -18,9 +18,13 @@ export type KernelSetName = "stock" | "custom";
 
 /** Adam hyper-parameters (TensorFlow's formulation, epsilon outside the bias correction). */
 export interface AdamConfig {
+  /** Step size. */
   learningRate: number;
+  /** Decay of the first-moment average. */
   beta1: number;
+  /** Decay of the second-moment average. */
   beta2: number;
+  /** Added to the root of the second moment (outside the bias correction). */
   epsilon: number;
 }
 

@@ -33,6 +33,7 @@ export const BACKEND_CHOICES: readonly BackendChoice[] = ["auto", "webgpu", "was
 
 /** The backend that was set up, and a one-line human description of why. */
 export interface BackendInfo {
+  /** The backend in use. */
   name: BackendName;
   /** The WebGPU adapter's description (e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"), or "" for wasm/cpu. */
   adapter: string;

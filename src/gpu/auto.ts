@@ -316,14 +316,22 @@ export class AutoKernels implements KernelSet {
     private readonly settings: TuneSettings = RUN_TUNING,
   ) {}
 
-  private pick<T>(key: string, fn: (set: KernelSet) => T): T {
+  /**
+   * The choice measured for the op key `key`: `"stock"`, a custom {@link KernelVariant}, or null
+   * where none was measured yet (the custom default then runs, and the key waits for
+   * {@link AutoKernels.tunePending}). The registered tfjs kernels (`register.ts`) choose by it.
+   */
+  choiceFor(key: string): KernelVariant | "stock" | null {
     const choice = this.cache.get(key)?.choice;
     const v = choice === undefined ? null : variantOf(choice);
-    if (v === null) {
-      this.pending.add(key);
-      return fn(this.custom);
-    }
-    return onCandidate(choice!, this.custom, fn);
+    if (v === null) this.pending.add(key);
+    return v;
+  }
+
+  private pick<T>(key: string, fn: (set: KernelSet) => T): T {
+    const v = this.choiceFor(key);
+    if (v === null) return fn(this.custom);
+    return v === "stock" ? fn(STOCK_KERNELS) : withVariant(v, () => fn(this.custom));
   }
 
   conv3x3Relu(x: tf.Tensor4D, k: tf.Tensor4D, b: tf.Tensor1D): tf.Tensor4D {

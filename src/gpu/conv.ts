@@ -27,6 +27,7 @@ import {
   range,
   textureRoute,
   variantTiles,
+  withoutRelu,
 } from "./registry.ts";
 import { convTexture, convTextureNarrow, narrowTextureFits, textureFits } from "./conv_texture.ts";
 
@@ -98,10 +99,13 @@ export function convGemmKernels(
   return pair;
 }
 
-/** Compile the conv GEMMs of `tiles` for `gpu` (checked against the WGSL like every kernel). */
+/**
+ * Compile the conv GEMMs of `tiles` for `gpu` (checked against the WGSL like every kernel), with
+ * their variants without ReLU (the registered tfjs kernels take those for plain convs).
+ */
 export async function compileConvTiles(gpu: GpuContext, tiles: ConvGemmTiles): Promise<void> {
   const { forward, grad } = convGemmKernels(tiles);
-  await compileKernels(gpu, [forward, grad]);
+  await compileKernels(gpu, [forward, grad, withoutRelu(forward), withoutRelu(grad)]);
 }
 
 /** Bytes of workgroup memory the GEMM of `tiles` declares (its A and B tiles). */
@@ -179,25 +183,33 @@ export function convCoverage(
   return { texture, narrow };
 }
 
-/** The conv GEMM both directions share: `gathered` [B,H,W,K/9] into [B,H,W,cOut]. */
+/**
+ * The conv GEMM both directions share: `gathered` [B,H,W,K/9] into [B,H,W,cOut]; `relu` false
+ * drops the ReLU (forward) or its mask (gradient: `second` is then only bound, never read).
+ */
 function convGemm(
   kind: "forward" | "grad",
   gathered: tf.Tensor4D,
   second: tf.Tensor,
   weights: tf.Tensor4D,
   cOut: number,
+  relu = true,
 ): tf.Tensor4D {
   const gpu = GpuContext.sync();
   const [batch, h, w, cIn] = gathered.shape;
   const { texture, narrow } = convCoverage(gpu, kind, gathered.shape, cOut);
   if (textureRoute(gpu) && texture !== null) {
-    if (texture === "narrow") return convTextureNarrow(gpu, gathered, second, weights, cOut);
-    if (texture === "full") return convTexture(gpu, kind, gathered, second, weights, cOut);
+    if (texture === "narrow") {
+      return convTextureNarrow(gpu, gathered, second, weights, cOut, relu);
+    }
+    if (texture === "full") {
+      return convTexture(gpu, kind, gathered, second, weights, cOut, 0, relu);
+    }
     // A forward pass from 1-3 channels (the image): pad them with zeros to 4 for the texture.
     const pad = (4 - cIn % 4) % 4;
     const padded = tf.pad(gathered, [[0, 0], [0, 0], [0, 0], [0, pad]]) as tf.Tensor4D;
     try {
-      return convTexture(gpu, kind, padded, second, weights, cOut, pad);
+      return convTexture(gpu, kind, padded, second, weights, cOut, pad, relu);
     } finally {
       padded.dispose();
     }
@@ -213,7 +225,8 @@ function convGemm(
   const wBuf = gpu.bufferOf(weights);
   // The narrow kernel has no tiles to choose; its m_tiles uniform is in default GEMM tiles.
   const tiled = convGemmKernels(narrow ? CONV_GEMM_TILES : variantTiles() ?? CONV_GEMM_TILES);
-  const desc = kind === "forward" ? tiled.forward : narrow ? CONV_GRAD_NARROW : tiled.grad;
+  const fused = kind === "forward" ? tiled.forward : narrow ? CONV_GRAD_NARROW : tiled.grad;
+  const desc = relu ? fused : withoutRelu(fused);
   const tileM = tiled.forward.workgroupSize[1] * tiled.forward.fixed.THREAD_M;
   const tileN = tiled.forward.fixed.WG_X * tiled.forward.fixed.THREAD_N;
   const steps: DispatchStep[] = chunks(batch, chunk).map(([b0, nb]) => {
@@ -261,11 +274,52 @@ function convGemm(
  * ```
  */
 export function conv3x3Relu(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
+  return conv3x3(x, kernel, bias, true);
+}
+
+/**
+ * conv2d(x, kernel, 1, 'same') + bias, then ReLU when `relu`: {@link conv3x3Relu}, or the same
+ * kernel without its ReLU (what tfjs's Conv2D means, `register.ts`).
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { conv3x3 } from "./conv.ts";
+ * const y = conv3x3(tf.ones([1, 4, 4, 3]), tf.neg(tf.ones([3, 3, 3, 8])), tf.zeros([8]), false);
+ * console.log(y.max().dataSync()[0]); // -12 (a corner: 4 taps of 3 channels)
+ * ```
+ */
+export function conv3x3(
+  x: tf.Tensor4D,
+  kernel: tf.Tensor4D,
+  bias: tf.Tensor1D,
+  relu: boolean,
+): tf.Tensor4D {
   const cIn = x.shape[3];
   const cOut = kernel.shape[3];
   checkShape("conv3x3 kernel", kernel.shape, [3, 3, cIn, cOut]);
   checkShape("conv3x3 bias", bias.shape, [cOut]);
-  return convGemm("forward", x, bias, kernel, cOut);
+  return convGemm("forward", x, bias, kernel, cOut, relu);
+}
+
+/**
+ * The input gradient of a plain 3x3 stride-1 'same' conv (no ReLU mask): a conv of dy with
+ * `flipped` `[3,3,cOut,cIn]` (what tfjs's Conv2DBackpropInput computes, `register.ts`).
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { conv3x3GradInput } from "./conv.ts";
+ * const dx = conv3x3GradInput(tf.neg(tf.ones([1, 4, 4, 8])), tf.ones([3, 3, 8, 3]));
+ * console.log(dx.shape); // [1, 4, 4, 3]
+ * ```
+ */
+export function conv3x3GradInput(dy: tf.Tensor4D, flipped: tf.Tensor4D): tf.Tensor4D {
+  const cOut = dy.shape[3];
+  const cIn = flipped.shape[3];
+  checkShape("conv3x3 grad flipped kernel", flipped.shape, [3, 3, cOut, cIn]);
+  // No mask: dy is bound in y's place and never read as such.
+  return convGemm("grad", dy, dy, flipped, cIn, false);
 }
 
 /**
@@ -298,3 +352,8 @@ export const CONV_KERNELS: readonly KernelDescriptor[] = [
   CONV_GRAD,
   CONV_GRAD_NARROW,
 ];
+
+/** The same kernels without ReLU (the registered tfjs kernels' plain convs). */
+export const CONV_KERNELS_WITHOUT_RELU: readonly KernelDescriptor[] = CONV_KERNELS.map(
+  withoutRelu,
+);

@@ -15,7 +15,13 @@
  */
 import { tf } from "../tf.ts";
 import { type DispatchStep, fold, type GpuContext, type TextureCopyStep } from "./device.ts";
-import { defineKernel, dispatch, type KernelDescriptor, SUM_SLICES } from "./registry.ts";
+import {
+  defineKernel,
+  dispatch,
+  type KernelDescriptor,
+  SUM_SLICES,
+  withoutRelu,
+} from "./registry.ts";
 
 /** Threads per workgroup of the texture convs. */
 const TEX_WG = 64;
@@ -151,6 +157,7 @@ export function convTexture(
   weights: tf.Tensor4D,
   cOut: number,
   padIn = 0,
+  relu = true,
 ): tf.Tensor4D {
   const [batch, h, w, c] = gathered.shape;
   const texW = (w * c) / 4;
@@ -197,7 +204,9 @@ export function convTexture(
     bias = gpu.scratch(16);
     scratch.push(bias);
   } else bias = gpu.bufferOf(second);
-  const desc = kind === "forward" ? CONV_TEX : CONV_TEX_GRAD;
+  const fused = kind === "forward" ? CONV_TEX : CONV_TEX_GRAD;
+  // Without ReLU: no ReLU (forward) or no mask (gradient; `second` is copied but never read).
+  const desc = relu ? fused : withoutRelu(fused);
   const nBlocks = cOut / (4 * desc.fixed.C4);
   const blocks = Math.ceil(m / desc.fixed.R) * nBlocks;
   // Few blocks (small images deep in the net) would leave cores idle: split K over slices, each
@@ -244,6 +253,7 @@ export function convTextureNarrow(
   y: tf.Tensor,
   flipped: tf.Tensor4D,
   cOut: number,
+  relu = true,
 ): tf.Tensor4D {
   const [batch, h, w, c] = dy.shape;
   const texW = (w * c) / 4;
@@ -277,7 +287,7 @@ export function convTextureNarrow(
     copy(y, live),
     dispatch(
       gpu,
-      CONV_TEX_NARROW,
+      relu ? CONV_TEX_NARROW : withoutRelu(CONV_TEX_NARROW),
       [src.createView(), live.createView(), wt.createView(), out.buffer],
       { height: h, width: w, c, n: cOut, m_total: m, threads },
       fold(Math.ceil(threads / TEX_WG), gpu.maxWorkgroups),

@@ -27,8 +27,13 @@
  */
 import type { KernelSet } from "../kernel_set.ts";
 import { GpuContext } from "./device.ts";
-import { compileKernels, type KernelDescriptor } from "./registry.ts";
-import { conv3x3Relu, conv3x3ReluGradInput, CONV_KERNELS } from "./conv.ts";
+import { compileKernels, type KernelDescriptor, withoutRelu } from "./registry.ts";
+import {
+  conv3x3Relu,
+  conv3x3ReluGradInput,
+  CONV_KERNELS,
+  CONV_KERNELS_WITHOUT_RELU,
+} from "./conv.ts";
 import { CONV_TEX, CONV_TEX_GRAD, CONV_TEX_NARROW } from "./conv_texture.ts";
 import { maxPool2x2, POOL_KERNELS } from "./pool.ts";
 import { GRAM_KERNELS, gramCustom } from "./gram.ts";
@@ -48,6 +53,9 @@ export const CUSTOM_KERNEL_DESCRIPTORS: readonly KernelDescriptor[] = [
   CONV_TEX,
   CONV_TEX_GRAD,
   CONV_TEX_NARROW,
+  // Without ReLU: the plain convs of tfjs's Conv2D / Conv2DBackpropInput (`register.ts`).
+  ...CONV_KERNELS_WITHOUT_RELU,
+  ...[CONV_TEX, CONV_TEX_GRAD, CONV_TEX_NARROW].map(withoutRelu),
   ...POOL_KERNELS,
   ...GRAM_KERNELS,
   ...STYLE_LOSS_KERNELS,

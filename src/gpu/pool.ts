@@ -50,7 +50,22 @@ function poolDims(x: tf.Tensor4D) {
   return { batch, h, w, c, oh: Math.floor(h / 2), ow: Math.floor(w / 2) };
 }
 
-function poolForward(x: tf.Tensor4D): tf.Tensor4D {
+/**
+ * The 2x2 stride-2 'valid' max pool with kernels/maxpool2x2.wgsl alone: no gradient attached and
+ * no stock fallback (channels must be a multiple of 4). The registered tfjs MaxPool kernel
+ * (`register.ts`) calls it, since tfjs attaches MaxPool's gradient itself.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../tf.ts";
+ * import { maxPool2x2Forward } from "./pool.ts";
+ * console.log(maxPool2x2Forward(tf.ones([1, 5, 4, 8])).shape); // [1, 2, 2, 8]
+ * ```
+ */
+export function maxPool2x2Forward(x: tf.Tensor4D): tf.Tensor4D {
+  if (x.shape[3] % 4 !== 0) {
+    throw new Error(`maxPool2x2: channels ${x.shape[3]} are not a multiple of 4`);
+  }
   const gpu = GpuContext.sync();
   const { batch, h, w, c, oh, ow } = poolDims(x);
   const perIn = h * w * c * 4;
@@ -121,7 +136,7 @@ const pooledWithGrad = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc
   const [x, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
   save([x]);
   return {
-    value: poolForward(x),
+    value: maxPool2x2Forward(x),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
       maxPool2x2Grad(saved[0] as tf.Tensor4D, dy as tf.Tensor4D),
   };

@@ -244,6 +244,33 @@ export function chunks(batch: number, chunk: number): Array<[number, number]> {
   return out;
 }
 
+const withoutReluMemo = new WeakMap<KernelDescriptor, KernelDescriptor>();
+
+/**
+ * `desc` with its WGSL `RELU` override false (made once per descriptor): the conv kernels without
+ * their ReLU (forward) or ReLU mask (input gradient), which tfjs's plain Conv2D and
+ * Conv2DBackpropInput need when they run through the registered kernels (`register.ts`).
+ *
+ * @example
+ * ```ts
+ * import { withoutRelu } from "./registry.ts";
+ * import { CONV_FORWARD } from "./conv.ts";
+ * console.log(withoutRelu(CONV_FORWARD).overrides.RELU); // 0
+ * ```
+ */
+export function withoutRelu(desc: KernelDescriptor): KernelDescriptor {
+  let plain = withoutReluMemo.get(desc);
+  if (!plain) {
+    plain = defineKernel({
+      ...desc,
+      name: `${desc.name} without ReLU`,
+      overrides: { ...desc.overrides, RELU: 0 },
+    });
+    withoutReluMemo.set(desc, plain);
+  }
+  return plain;
+}
+
 let forcedRoute: "texture" | "buffer" | null = null;
 
 /**

@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import { type tf } from "../tf.ts";
+import type { tf } from "../tf.ts";
 import { STOCK_KERNELS } from "../stock_kernels.ts";
 import { type DispatchStep, fold, GpuContext, type TextureCopyStep } from "./device.ts";
 import {

@@ -182,7 +182,7 @@ export class TuningCache {
     adapter: AdapterIdentity,
     sourceHash: string,
     accept?: AcceptEntry,
-  ) {
+  ): Promise<TuningCache> {
     const read = await readEntries(path, adapter, sourceHash, accept);
     return new TuningCache(path, adapter, sourceHash, read.entries, read.invalid, accept);
   }

@@ -19,8 +19,11 @@ import { writeFileAtomic } from "../util/fs.ts";
 
 /** An RGB image: `data` is HWC, values in [0, 255] (float). */
 export interface RgbImage {
+  /** `height * width * 3` values, row by row. */
   data: Float32Array;
+  /** Pixels. */
   width: number;
+  /** Pixels. */
   height: number;
 }
 

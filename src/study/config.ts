@@ -42,14 +42,19 @@ import { type CorruptionName, CORRUPTIONS } from "../images/corrupt.ts";
 
 /** Every resolved knob of a study run. */
 export interface StudyConfig {
+  /** The preset the values start from. */
   preset: StudyPresetName;
+  /** The dataset folder (Caltech-101's class folders). */
   data: string;
+  /** The classes studied. */
   classes: string[];
+  /** Training images per class in each draw. */
   trainPerClass: number;
   /** `draws`: independent random training draws (may overlap); `subsets`: the plan's disjoint subsets. */
   sampling: "draws" | "subsets";
   /** Number of draws or subsets. */
   samples: number;
+  /** Seed of the draws. */
   seed: number;
   /** Style image of the plan's light/medium/heavy groups. */
   style: string;
@@ -65,33 +70,53 @@ export interface StudyConfig {
   corruptions: CorruptionName[];
   /** The endpoint declared primary before the run; the report opens with it. */
   primaryEndpoint: Endpoint;
+  /** VGG19 weights (tfjs directory or HDF5 file). */
   weights: string;
+  /** The layer profile (`PROFILES`). */
   profile: "paper" | "offline";
+  /** The content loss's layer. */
   contentLayer: string;
+  /** The style loss's layers. */
   styleLayers: string[];
+  /** Content:style ratio of each style group. */
   ratios: { light: number; medium: number; heavy: number };
+  /** Optimisation steps per stylized image. */
   iterations: number;
   /** Side of the square every image (originals, copies, test images) is decoded at before resampling to `imageSize`. */
   stylizeSize: number;
   /** Long side of the style image, pixels (at least `stylizeSize`, so its Grams see more positions). */
   styleSize: number;
+  /** Images stylized together in one batch. */
   stylizeBatch: number;
+  /** The stylization optimiser. */
   optimizer: "adam" | "lbfgs";
+  /** Adam's settings. */
   adam: { learningRate: number; beta1: number; beta2: number; epsilon: number };
+  /** L-BFGS's settings. */
   lbfgs: LbfgsConfig;
   /** Worker processes for stylization and classifier training. */
   workers: number;
+  /** The classifiers trained on every draw. */
   classifiers: ClassifierKind[];
   /** Side of the square classifier input. */
   imageSize: number;
+  /** Training steps of the transfer classifier. */
   transferSteps: number;
+  /** Training steps of the from-scratch CNN. */
   cnnSteps: number;
+  /** Stylized copies per training image. */
   augmentCount: number;
+  /** Seed of the augmentation's draws. */
   augmentSeed: number;
+  /** Bootstrap resamples of the confidence intervals. */
   bootstrapIterations: number;
+  /** `--backend`. */
   backend: string;
+  /** `--kernels`. */
   kernels: string;
+  /** The output folder. */
   out: string;
+  /** The stylized-image cache folder. */
   cache: string;
 }
 

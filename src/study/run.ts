@@ -39,10 +39,15 @@ import { buildEvaluation } from "./evaluation.ts";
 
 /** Where the outputs went, for the closing summary. */
 export interface StudyOutcome {
+  /** The results JSON written, or null (a shard). */
   resultsPath: string | null;
+  /** The per-run CSV written, or null. */
   csvPath: string | null;
+  /** The reports written (Markdown, HTML). */
   reportPaths: string[];
+  /** Images stylized by this run. */
   stylized: number;
+  /** Stylized images taken from the cache. */
   cached: number;
 }
 

@@ -20,7 +20,9 @@ import { UserError } from "../util/errors.ts";
 
 /** One shard: `index` is 1-based, 1 <= index <= count. */
 export interface Shard {
+  /** This shard, 1-based. */
   index: number;
+  /** How many shards the jobs are split into. */
   count: number;
 }
 

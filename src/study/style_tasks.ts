@@ -9,7 +9,7 @@
  * declare const opts: import("./style_tasks.ts").StyleTaskOptions;
  * declare const img: import("../images/io.ts").RgbImage;
  * await runStyleTasks([{ id: "0", contents: [img], weights: { alpha: 1e3, beta: 1 } }], opts,
- *   (id, r) => console.log(id, r.bestSteps));
+ *   async (id, r) => console.log(id, r.bestSteps));
  * ```
  * @module
  */
@@ -19,7 +19,7 @@ import { selectKernelsByName } from "../ops.ts";
 import { layersUpTo } from "../vgg/layers.ts";
 import { Vgg19 } from "../vgg/model.ts";
 import type { VggWeights } from "../vgg/weights.ts";
-import { type GatysConfig } from "../style/engine.ts";
+import type { GatysConfig } from "../style/engine.ts";
 import { type LossRecord, stylizeBatch } from "../style/run.ts";
 import type { StudyConfig } from "./config.ts";
 import { StylePool, type StyleSettings } from "../style/pool.ts";

@@ -135,7 +135,10 @@ export async function runTrainJobs(
   if (config.workers > 1) {
     return await runOnPool(jobs, Math.min(config.workers, jobs.length), opts, onDone);
   }
-  await initBackend(config.backend as BackendChoice);
+  const { name } = await initBackend(config.backend as BackendChoice);
+  // --kernels custom|auto on webgpu: the CNN's tf.conv2d, pools and Grams run our WGSL kernels.
+  const reg = name === "webgpu" ? await import("../gpu/register.ts") : null;
+  await reg?.registerForKernelChoice(config.kernels, name);
   const backbone = config.classifiers.includes("transfer")
     ? await loadBackbone(config.weights)
     : null;
@@ -168,6 +171,7 @@ async function runOnPool(
       backend: config.backend,
       weights: config.weights,
       backbone: config.classifiers.includes("transfer"),
+      kernels: config.kernels,
     }),
     name: "train",
     log: opts.log,

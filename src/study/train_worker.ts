@@ -24,6 +24,8 @@ export interface TrainWorkerInit {
   weights: string;
   /** Load the frozen VGG backbone (needed by transfer jobs). */
   backbone: boolean;
+  /** `--kernels`: `custom` or `auto` on webgpu registers our kernels for the CNN's tfjs ops. */
+  kernels?: string;
 }
 
 let backbone: Backbone | null = null;
@@ -32,6 +34,8 @@ const features: FeatureCache = new Map();
 serveWorker<TrainWorkerInit, TrainJob, TrainOutcome, string>({
   async init(init) {
     const b = await initBackend(init.backend as BackendChoice);
+    const reg = b.name === "webgpu" ? await import("../gpu/register.ts") : null;
+    await reg?.registerForKernelChoice(init.kernels ?? "stock", b.name);
     if (init.backbone) backbone = await loadBackbone(init.weights);
     return b.name;
   },

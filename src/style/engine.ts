@@ -62,7 +62,9 @@ export type OptimizerName = "adam" | "lbfgs";
  * ```
  */
 export interface GatysConfig {
+  /** The VGG19 layer whose features the content loss compares (e.g. `block3_conv4`). */
   contentLayer: string;
+  /** The VGG19 layers whose Gram matrices the style loss compares. */
   styleLayers: string[];
   /** Content weight. */
   alpha: number;
@@ -74,8 +76,14 @@ export interface GatysConfig {
   optimizer?: OptimizerName;
   /** L-BFGS settings (used when `optimizer` is "lbfgs"); missing fields take `DEFAULT_LBFGS`. */
   lbfgs?: Partial<LbfgsConfig>;
-  /** Start from the content image, seeded uniform noise over the valid range, or a given RGB image. */
+  /**
+   * Start from the content image, seeded uniform noise over the valid range, or a given RGB image
+   * (a `[B,H,W,3]` tensor: tensor-level API, left out of the library's docs).
+   *
+   * @ignore
+   */
   init: "content" | "random" | tf.Tensor4D;
+  /** Seed of the random start (`init: "random"`). */
   seed: number;
   /**
    * Blend weights, one per style image (`--style-blend`); normalised to sum 1
@@ -102,10 +110,13 @@ export interface GatysConfig {
  * ```
  */
 export interface LossValues {
+  /** The content loss, unweighted. */
   content_loss: number;
+  /** The style loss, unweighted (summed over the style layers). */
   style_loss: number;
   /** The unweighted total variation; present only when `tvWeight` > 0. */
   tv_loss?: number;
+  /** alpha * content_loss + beta * style_loss (+ tvWeight * tv_loss). */
   total_loss: number;
 }
 

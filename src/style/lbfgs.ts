@@ -47,7 +47,7 @@
  *     const d = tf.sub(x, 3);
  *     return [tf.sum(tf.square(d), 1), tf.mul(d, 2) as tf.Tensor2D] as const;
  *   });
- *   const v = Array.from(await values.data());
+ *   const v = Array.from(await values.data(), Number);
  *   values.dispose();
  *   return { values: v, grad };
  * };

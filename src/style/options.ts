@@ -57,9 +57,13 @@ export const STYLE_PRESET_NAMES: readonly StylePresetName[] = ["light", "medium"
  * ```
  */
 export interface LayerProfile {
+  /** The content loss's layer. */
   contentLayer: string;
+  /** The style loss's layers. */
   styleLayers: string[];
+  /** The content:style weight ratio of each preset. */
   presets: Record<StylePresetName, number>;
+  /** One line for `--help`. */
   description: string;
 }
 

@@ -224,7 +224,7 @@ export interface StylePoolOptions {
  * import type { StyleWorkerInit } from "./pool.ts";
  * const init: StyleWorkerInit = {
  *   backend: "wasm", kernels: "stock", weights: "w/", contentLayer: "block3_conv4",
- *   styleLayers: ["block1_conv1"], style: null,
+ *   styleLayers: ["block1_conv1"], style: null, stop: null,
  * };
  * ```
  */

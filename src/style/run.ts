@@ -66,8 +66,11 @@ export interface LossRecord extends LossValues {
  * ```
  */
 export interface BatchResult {
+  /** The best image of each content image, in order. */
   images: RgbImage[];
+  /** Every iteration's losses, per image. */
   histories: LossRecord[][];
+  /** The iteration each returned image comes from (null: no update ran). */
   bestSteps: (number | null)[];
   /** The last iteration evaluated when `shouldStop` ended the run early; null when it ran to the end. */
   stoppedAt?: number | null;

@@ -16,9 +16,13 @@ import { UserError } from "../util/errors.ts";
 
 /** One 3x3 conv layer of VGG19: its Keras name and channel counts. */
 export interface ConvLayerSpec {
+  /** Keras name, e.g. `block3_conv4`. */
   name: string;
+  /** The block, 1-5. */
   block: number;
+  /** Input channels. */
   cIn: number;
+  /** Output channels. */
   cOut: number;
   /** True when a 2x2 max pool precedes this layer (first conv of blocks 2..5). */
   poolBefore: boolean;

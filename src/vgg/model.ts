@@ -88,7 +88,16 @@ export function avgPool2x2(x: tf.Tensor4D): tf.Tensor4D {
 
 /** VGG19 conv stack holding its weights as tensors; call {@link Vgg19.dispose} when done. */
 export class Vgg19 {
-  private constructor(readonly layers: ConvLayer[], readonly pooling: Pooling = "max") {}
+  /**
+   * The uploaded layers: the engine's internals, left out of the library's docs.
+   *
+   * @ignore
+   */
+  readonly layers: ConvLayer[];
+
+  private constructor(layers: ConvLayer[], readonly pooling: Pooling = "max") {
+    this.layers = layers;
+  }
 
   /**
    * Upload `specs` (a network-order prefix) from loaded weights; `pooling`
@@ -134,7 +143,10 @@ export class Vgg19 {
 
   /**
    * Activations (after ReLU) of the named layers for a preprocessed batch.
-   * Stops after the deepest requested layer.
+   * Stops after the deepest requested layer. Tensor-level API for the engine: not part of the
+   * library's documented surface (`mod.ts`), whose callers pass images.
+   *
+   * @ignore
    */
   features(x: tf.Tensor4D, outputs: readonly string[]): Record<string, tf.Tensor4D> {
     const want = new Set(outputs);

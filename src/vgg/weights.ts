@@ -27,7 +27,9 @@ import type { ConvLayerSpec } from "./layers.ts";
 
 /** One conv layer's parameters: kernel `[3, 3, cIn, cOut]` (HWIO) and bias `[cOut]`. */
 export interface LayerWeights {
+  /** `[3, 3, cIn, cOut]`, row-major. */
   kernel: Float32Array;
+  /** `[cOut]`. */
   bias: Float32Array;
 }
 
@@ -39,6 +41,7 @@ export interface VggWeights {
   format: "tfjs" | "hdf5" | "random";
   /** sha256 over the loaded layers' names and bytes: the identity used in cache keys. */
   identity: string;
+  /** Kernel and bias of each loaded layer, by Keras name. */
   layers: Map<string, LayerWeights>;
 }
 

@@ -5,7 +5,7 @@ import { loadImage, type RgbImage } from "../../src/images/io.ts";
 import {
   type Backbone,
   conv3x3Same,
-  DEFAULT_CNN_CONFIG,
+  type DEFAULT_CNN_CONFIG,
   extractFeatures,
   type FeatureCache,
   loadBackbone,
