@@ -1,10 +1,17 @@
 /**
- * Compose a study's example images (`OUT/examples/*_{original,copy,light,medium,heavy}.png`)
- * into one JPEG grid for the README: one row per example image, columns in
- * group order, each cell enlarged (nearest neighbour) so the pixels show.
+ * Compose a study's example images into one JPEG grid for the README: one row
+ * per example image, each cell enlarged (nearest neighbour) so the pixels
+ * show. The columns are those present for every row:
+ *
+ * - `OUT/examples/`: the training groups (original, copy, light, medium,
+ *   heavy, bank);
+ * - `OUT/examples/evaluation/`: the evaluation conditions (original, the
+ *   held-out styles, the cue-conflict texture source and image, every
+ *   corruption at severities 1-3).
  *
  * ```sh
  * deno run -A bench/example_grid.ts out/cpu/examples docs/cpu/examples.jpg
+ * deno run -A bench/example_grid.ts out/cpu/examples/evaluation docs/cpu/evaluation.jpg
  * ```
  * @module
  */
@@ -16,13 +23,27 @@ if (!dir || !outPath) {
   Deno.exit(2);
 }
 const cell = Number(cellArg ?? 128);
-const columns = ["original", "copy", "light", "medium", "heavy"];
-const stems: string[] = [];
-for await (const e of Deno.readDir(dir)) {
-  const m = /^(.*)_original\.png$/.exec(e.name);
-  if (m) stems.push(m[1]);
-}
-stems.sort();
+const candidates = [
+  "original",
+  "copy",
+  "light",
+  "medium",
+  "heavy",
+  "bank",
+  "the_scream",
+  "great_wave",
+  "texture_source",
+  "cue_conflict",
+  ...["gaussian_noise", "gaussian_blur", "jpeg", "contrast", "pixelate"].flatMap((c) =>
+    [1, 2, 3].map((s) => `${c}_${s}`)
+  ),
+];
+const names = new Set<string>();
+for await (const e of Deno.readDir(dir)) if (e.isFile) names.add(e.name);
+const stems = [...names].map((n) => /^(.*)_original\.png$/.exec(n)?.[1]).filter((s): s is string =>
+  s !== undefined
+).sort();
+const columns = candidates.filter((c) => stems.every((s) => names.has(`${s}_${c}.png`)));
 await writeImageGrid(
   stems.map((stem) => columns.map((c) => `${dir}/${stem}_${c}.png`)),
   columns,

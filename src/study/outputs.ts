@@ -117,7 +117,8 @@ async function evalGrids(input: OutputsInput): Promise<{
         label: `${image} (shape: ${pair.shape_class}, texture: ${pair.texture_class})`,
         cells: [
           row[0],
-          await save(image, "texture source", prepared.data.images.get(pair.texture_image)!),
+          // The style image itself: the centre crop of the other class's image.
+          await save(image, "texture source", prepared.textures.get(pair.texture_image)!),
           await save(image, "cue conflict", evaluation.images.get(cueName(image))!),
         ],
       });
