@@ -98,6 +98,8 @@ Object.assign(
     bn_b8: { ...REG, batchNorm: true, batchSize: 8, learningRate: 3e-3 },
   } satisfies Record<string, Partial<CnnConfig>>,
 );
+/** The frozen choice: the best mean validation accuracy (docs/cnn_selection.json). */
+CANDIDATES.chosen = CANDIDATES.bn_b8;
 
 interface Images {
   byClass: Record<string, string[]>;
@@ -212,7 +214,8 @@ async function main() {
   console.log(`# ${machine.cpu}, backend ${backend.name}, ${draws} draws`);
 
   if (mode === "select") {
-    const names = values.candidates?.split(",") ?? Object.keys(CANDIDATES);
+    const names = values.candidates?.split(",") ??
+      Object.keys(CANDIDATES).filter((n) => n !== "chosen");
     const out = values.out ?? "docs/cnn_selection.json";
     for (const name of names) {
       const config = CANDIDATES[name];
