@@ -132,30 +132,49 @@ function meanSd(xs: number[]): { mean: number; sd: number } {
   return { mean, sd: Math.sqrt(v) };
 }
 
+/**
+ * CPU seconds this process has used (user + system, Linux /proc; NaN elsewhere): on a shared
+ * machine the wall time of a run depends on the other load, its CPU time much less.
+ */
+function cpuSeconds(): number {
+  try {
+    const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+    // Fields 14 and 15 of stat (utime, stime) in clock ticks of 1/100 s.
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Train on `split.train` (optionally with static augmentation), accuracy on `split.test`. */
 async function runOne(
   imgs: Images,
   split: Split,
   config: Partial<CnnConfig>,
   aug: boolean,
-): Promise<{ accuracy: number; seconds: number; trainImages: number }> {
+): Promise<{ accuracy: number; seconds: number; cpuSeconds: number; trainImages: number }> {
   let set = {
     images: split.train.map((t) => imgs.pixels.get(t.image)!),
     labels: split.train.map((t) => t.label),
   };
   if (aug) set = augmentSet(set, staticTransforms(20240, 4));
   const before = tf.memory().numTensors;
-  const t0 = performance.now();
+  const t0 = performance.now(), c0 = cpuSeconds();
   const model = await trainClassifier("cnn", set, {
     numClasses: CLASSES.length,
     cnn: { ...config, size: SIZE, seed: CNN_SEED },
   });
   const pred = await predict(model, split.test.map((t) => imgs.pixels.get(t.image)!));
   model.dispose();
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = (performance.now() - t0) / 1000, cpu = cpuSeconds() - c0;
   if (tf.memory().numTensors !== before) throw new Error("tensors leaked");
   const correct = pred.filter((p, i) => p === split.test[i].label).length;
-  return { accuracy: correct / split.test.length, seconds, trainImages: set.images.length };
+  return {
+    accuracy: correct / split.test.length,
+    seconds,
+    cpuSeconds: cpu,
+    trainImages: set.images.length,
+  };
 }
 
 /** Validation folds of one draw's training originals (no test image involved). */
@@ -220,12 +239,13 @@ async function main() {
     for (const name of names) {
       const config = CANDIDATES[name];
       if (!config) throw new Error(`unknown candidate ${name}`);
-      const accs: number[] = [], secs: number[] = [];
+      const accs: number[] = [], secs: number[] = [], cpus: number[] = [];
       for (const s of samples) {
         for (const split of folds(s.train, s.index, nFolds)) {
           const r = await runOne(imgs, split, config, false);
           accs.push(r.accuracy);
           secs.push(r.seconds);
+          cpus.push(r.cpuSeconds);
         }
       }
       const acc = meanSd(accs), sec = meanSd(secs);
@@ -242,6 +262,7 @@ async function main() {
         validation_accuracy: acc,
         per_fold: accs,
         seconds_per_run: sec.mean,
+        cpu_seconds_per_run: meanSd(cpus).mean,
       };
       await Deno.writeTextFile(
         out,
@@ -264,10 +285,13 @@ async function main() {
   const config = CANDIDATES[name];
   if (!config) throw new Error(`unknown candidate ${name}`);
   const out = values.out ?? "docs/cnn_eval.json";
-  const rows: Record<string, { accuracy: number[]; seconds: number[]; trainImages: number }> = {};
+  const rows: Record<
+    string,
+    { accuracy: number[]; seconds: number[]; cpuSeconds: number[]; trainImages: number }
+  > = {};
   for (const aug of values.aug!.split(",").map((a) => a === "on")) {
     const key = aug ? "none + aug" : "none";
-    rows[key] = { accuracy: [], seconds: [], trainImages: 0 };
+    rows[key] = { accuracy: [], seconds: [], cpuSeconds: [], trainImages: 0 };
     for (const s of samples) {
       const split: Split = {
         train: CLASSES.flatMap((c, label) => s.train[c].map((image) => ({ image, label }))),
@@ -276,15 +300,19 @@ async function main() {
       const r = await runOne(imgs, split, config, aug);
       rows[key].accuracy.push(r.accuracy);
       rows[key].seconds.push(r.seconds);
+      rows[key].cpuSeconds.push(r.cpuSeconds);
       rows[key].trainImages = r.trainImages;
       console.log(
-        `  draw ${s.index} ${key}: ${r.accuracy.toFixed(3)} in ${r.seconds.toFixed(1)} s`,
+        `  draw ${s.index} ${key}: ${r.accuracy.toFixed(3)} in ${r.seconds.toFixed(1)} s ` +
+          `(${r.cpuSeconds.toFixed(1)} s CPU)`,
       );
     }
     const acc = meanSd(rows[key].accuracy), sec = meanSd(rows[key].seconds);
+    const cpu = meanSd(rows[key].cpuSeconds);
     console.log(
       `${name} ${key.padEnd(10)} test acc ${acc.mean.toFixed(3)} ± ${acc.sd.toFixed(3)} ` +
-        `over ${draws} draws, ${sec.mean.toFixed(1)} s/run (${rows[key].trainImages} images)`,
+        `over ${draws} draws, ${sec.mean.toFixed(1)} s/run wall, ${cpu.mean.toFixed(1)} s CPU ` +
+        `(${rows[key].trainImages} images)`,
     );
   }
   await Deno.writeTextFile(
