@@ -4,6 +4,7 @@ import { initBackend, tf } from "../../src/tf.ts";
 import { loadImage, type RgbImage } from "../../src/images/io.ts";
 import {
   type Backbone,
+  cnnLearningRate,
   conv3x3Same,
   type DEFAULT_CNN_CONFIG,
   extractFeatures,
@@ -113,6 +114,81 @@ Deno.test("cnn learns a synthetic three-class texture problem, deterministically
   console.log(
     `  cnn: accuracy ${acc.toFixed(2)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
+});
+
+Deno.test("cnnLearningRate: warm-up, cosine and constant schedules match hand-computed values", () => {
+  const close = (a: number[], b: number[]) =>
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-9, `step ${i + 1}: ${v} vs ${b[i]}`));
+  const base = { learningRate: 1, warmupSteps: 0, minLearningRateFraction: 0 };
+  // 0.5 * (1 + cos(pi * k / 4)) for k = 0..4.
+  close([1, 2, 3, 4, 5].map((s) => cnnLearningRate(s, { ...base, steps: 5, schedule: "cosine" })), [
+    1,
+    0.8535533905932737,
+    0.5,
+    0.14644660940672624,
+    0,
+  ]);
+  // Warm-up 0.05, 0.1; then 0.01 + 0.09 * 0.5 * (1 + cos(pi * k / 3)) for k = 0..3.
+  const c = {
+    steps: 6,
+    learningRate: 0.1,
+    warmupSteps: 2,
+    minLearningRateFraction: 0.1,
+    schedule: "cosine" as const,
+  };
+  close([1, 2, 3, 4, 5, 6].map((s) => cnnLearningRate(s, c)), [
+    0.05,
+    0.1,
+    0.1,
+    0.0775,
+    0.0325,
+    0.01,
+  ]);
+  const k = { ...c, schedule: "constant" as const };
+  close([1, 2, 3, 6].map((s) => cnnLearningRate(s, k)), [0.05, 0.1, 0.1, 0.1]);
+});
+
+Deno.test("cnn with batch norm, dropout, label smoothing, weight decay and a cosine schedule: learns, predicts deterministically, no leaks", async () => {
+  const train = synthetic(30, 16, 1), test = synthetic(30, 16, 2);
+  const before = tf.memory().numTensors;
+  const opts = {
+    cnn: {
+      size: 16,
+      filters: [8, 16],
+      steps: 150,
+      seed: 3,
+      batchNorm: true,
+      dropout: 0.5,
+      labelSmoothing: 0.1,
+      weightDecay: 0.05,
+      l2: 0,
+      schedule: "cosine" as const,
+      warmupSteps: 10,
+      learningRate: 3e-3,
+      inputNorm: "channel" as const,
+    },
+  };
+  const m = await trainClassifier("cnn", train, opts);
+  // Dropout is off at predict time: the same images give the same probabilities every call.
+  const p1 = await m.probabilities(test.images), p2 = await m.probabilities(test.images);
+  assert.deepEqual(p1, p2);
+  for (const row of p1) assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  // Predict-time batch norm uses frozen statistics: an image's prediction does not depend on
+  // the other images of its batch.
+  const alone = await m.probabilities(test.images.slice(0, 1));
+  alone[0].forEach((v, j) => assert.ok(Math.abs(v - p1[0][j]) < 1e-5));
+  const acc = accuracy(await predict(m, test.images), test.labels);
+  assert.ok(acc >= 0.8, `cnn accuracy ${acc}, chance 0.33`);
+  const m2 = await trainClassifier("cnn", train, opts);
+  assert.deepEqual(m2.record.lossHistory, m.record.lossHistory);
+  m.dispose();
+  m2.dispose();
+  assert.equal(tf.memory().numTensors, before, "tensors leaked");
+  await assert.rejects(
+    () => trainClassifier("cnn", train, { cnn: { ...opts.cnn, dropout: 1 } }),
+    RangeError,
+  );
+  assert.equal(tf.memory().numTensors, before, "tensors leaked after a rejected config");
 });
 
 Deno.test("the transfer head learns linearly separable synthetic features without leaks", async () => {
