@@ -81,7 +81,10 @@ Deno.test("stylize --weights random: runs the paper profile and marks stderr and
     assert.equal(r.code, 0, stderr);
     assert.match(stderr, /weights: random \(timing only\)/);
     assert.match(stderr, /content block5_conv2/);
-    const lines = (await Deno.readTextFile(log)).trim().split("\n").map((l) => JSON.parse(l));
+    const all = (await Deno.readTextFile(log)).trim().split("\n").map((l) => JSON.parse(l));
+    // The first line is the settings header; then one line per iteration and image.
+    assert.ok(all[0].header, "the log starts with its header");
+    const lines = all.slice(1);
     assert.equal(lines.length, 2);
     assert.ok(lines.every((l) => l.weights === RANDOM_WEIGHTS_MARK));
     assert.ok((await Deno.stat(out)).isFile);
