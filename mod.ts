@@ -43,6 +43,7 @@ export {
   type BatchResult,
   type BatchRunOptions,
   type LossRecord,
+  type ScaleInfo,
   stylizeBatch,
 } from "./src/style/run.ts";
 export { type GatysConfig, type LossValues, type OptimizerName } from "./src/style/engine.ts";
@@ -56,7 +57,7 @@ export {
 } from "./src/style/options.ts";
 export { type ConvLayerSpec, layersUpTo, VGG19_CONV_LAYERS } from "./src/vgg/layers.ts";
 export { type LayerWeights, loadVggWeights, type VggWeights } from "./src/vgg/weights.ts";
-export { Vgg19 } from "./src/vgg/model.ts";
+export { type Pooling, Vgg19 } from "./src/vgg/model.ts";
 export { resolveStudyConfig, type StudyConfig, type StudyPresetName } from "./src/study/config.ts";
 export {
   type ClassifierKind,

@@ -40,9 +40,11 @@ import { type GatysConfig, GatysOptimizer, type LossValues } from "./engine.ts";
 export interface LossRecord extends LossValues {
   /** Updates taken before this image (0: the starting image), counted within its scale. */
   iteration: number;
-  /** Coarse-to-fine only: the scale (0: the coarsest) and its image size. */
+  /** Coarse-to-fine only: the scale (0: the coarsest). */
   scale?: number;
+  /** Coarse-to-fine only: the scale's image width, pixels. */
   width?: number;
+  /** Coarse-to-fine only: the scale's image height, pixels. */
   height?: number;
   /**
    * Objective evaluations (VGG passes over the batch) spent up to and
@@ -117,9 +119,13 @@ export interface BatchRunOptions {
  * ```
  */
 export interface ScaleInfo {
+  /** The scale, 0 for the coarsest. */
   index: number;
+  /** How many scales the run has. */
   count: number;
+  /** The scale's image width, pixels. */
   width: number;
+  /** The scale's image height, pixels. */
   height: number;
 }
 
