@@ -130,7 +130,13 @@ function warningItems(ctx: ReportContext): string[] {
     );
   }
   // The strength order is a claim about light/medium/heavy only; `bank` draws its ratio per image.
-  if (styleSummaries.some((s) => (STYLED_GROUPS as readonly string[]).includes(s.style))) {
+  // With fewer than two of them run (e.g. `--groups none,copy,heavy,bank`) there is no order to check.
+  const fixed = new Set(
+    styleSummaries.filter((s) => (STYLED_GROUPS as readonly string[]).includes(s.style)).map((s) =>
+      s.style
+    ),
+  );
+  if (fixed.size >= 2) {
     for (const o of strengthOrder(styleSummaries)) {
       if (!o.complete) {
         out.push(
