@@ -2,10 +2,12 @@
  * Shared test setup: where the read-only real data lives, and backend
  * selection for tests.
  *
- * `NST_SHARED` points at the shared data folder (default `../shared` beside
- * the repo). WebGPU tests need an adapter; without one they fail when
- * `NST_REQUIRE_WEBGPU=1` (set by `.ci/run`) and are skipped otherwise, with
- * the reason printed.
+ * The shared data folder is `NST_SHARED` when set, else `../shared` beside
+ * the repo when it exists, else the project's own cache in the same layout
+ * (`<cache>/test-shared`, filled by `deno task test-data`; see `_data.ts`).
+ * `deno task test` checks it first (`_preflight.ts`). WebGPU tests need an
+ * adapter; without one they fail when `NST_REQUIRE_WEBGPU=1` (set by
+ * `.ci/run`) and are skipped otherwise, with the reason printed.
  *
  * @example
  * ```ts
@@ -17,11 +19,12 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { probeWebGpuAdapter } from "../src/tf.ts";
+import { resolveSharedDir } from "./_data.ts";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 
 /** The shared data folder. */
-export const SHARED: string = Deno.env.get("NST_SHARED") ?? join(repoRoot, "..", "shared");
+export const SHARED: string = resolveSharedDir().dir;
 
 /** A path inside {@link SHARED}. */
 export function sharedPath(rel: string): string {
