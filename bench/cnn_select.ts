@@ -33,6 +33,7 @@
  * @module
  */
 import { runMain } from "../src/util/errors.ts";
+import { cpuModel } from "../src/util/host.ts";
 import { flagHelp, type FlagTable, parseFlagTable } from "../src/util/flags.ts";
 import { join } from "node:path";
 import { BACKEND_CHOICES, type BackendChoice, initBackend, tf } from "../src/tf.ts";
@@ -190,11 +191,6 @@ function folds(train: Record<string, string[]>, draw: number, count: number): Sp
     });
     return split;
   });
-}
-
-async function cpuModel(): Promise<string> {
-  const info = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
-  return info.match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown";
 }
 
 async function readJson(path: string): Promise<Record<string, unknown>> {

@@ -16,6 +16,7 @@ import { loadImage, type RgbImage } from "../src/images/io.ts";
 import { defaultWorkerCount, StylePool, type StyleTask } from "../src/style/pool.ts";
 import { DEFAULT_ADAM, PROFILES, resolveWeights } from "../src/style/options.ts";
 import { runMain } from "../src/util/errors.ts";
+import { cpuModel } from "../src/util/host.ts";
 import { flagHelp, type FlagTable, parseFlagTable } from "../src/util/flags.ts";
 import { strictNumber } from "../src/util/cli.ts";
 
@@ -69,9 +70,7 @@ async function main(): Promise<void> {
   const nJobs = values.jobs, size = values.size;
   const iterations = values.iterations, rounds = values.rounds;
 
-  const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => "")).match(
-    /model name\s*:\s*(.*)/,
-  )?.[1] ?? "unknown CPU";
+  const cpu = await cpuModel();
   console.log(`cpu: ${cpu}, ${navigator.hardwareConcurrency} logical cores`);
 
   const classes = ["butterfly", "crab", "scorpion"];

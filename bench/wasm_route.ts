@@ -18,6 +18,7 @@ import { loadVggWeights } from "../src/vgg/weights.ts";
 import { GatysOptimizer } from "../src/style/engine.ts";
 import { PROFILES } from "../src/style/options.ts";
 import { runMain } from "../src/util/errors.ts";
+import { median } from "../src/util/median.ts";
 import { flagHelp, type FlagTable, parseFlagTable } from "../src/util/flags.ts";
 
 /** The flags. */
@@ -57,7 +58,8 @@ async function main(): Promise<void> {
     return flops;
   }
 
-  async function median(f: () => Promise<void>): Promise<number> {
+  /** The median ms of `runs` timed calls of `f`, after one untimed call. */
+  async function timeMedian(f: () => Promise<void>): Promise<number> {
     await f();
     const t: number[] = [];
     for (let i = 0; i < runs; i++) {
@@ -65,11 +67,11 @@ async function main(): Promise<void> {
       await f();
       t.push(performance.now() - t0);
     }
-    return t.sort((a, b) => a - b)[Math.floor(t.length / 2)];
+    return median(t);
   }
 
   const img = tf.randomUniform([1, h, w, 3], 0, 255, "float32", 1) as tf.Tensor4D;
-  const fwd = await median(async () => {
+  const fwd = await timeMedian(async () => {
     const f = tf.tidy(() =>
       vgg.features(preprocess(img), [contentLayer, ...styleLayers])[contentLayer]
     );
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
       init: "random",
       seed: 0,
     });
-    const step = await median(async () => void await opt.step());
+    const step = await timeMedian(async () => void await opt.step());
     opt.dispose();
     // A step does the forward convs plus their input gradients (same FLOPs each): 2F.
     const rate = 2 * F / step / 1e6;
