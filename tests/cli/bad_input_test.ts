@@ -634,6 +634,14 @@ const ROWS: Row[] = [
     lines: 1,
   },
   {
+    name: "bench/readme_flags.ts --bogus",
+    entry: "bench/readme_flags.ts",
+    args: () => ["--bogus"],
+    code: 2,
+    message: "Unknown option '--bogus'",
+    lines: 1,
+  },
+  {
     name: "--size 0x20 (was read as 32)",
     entry: STYLIZE,
     setup: images,
