@@ -32,9 +32,11 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
+import { runMain } from "../src/util/errors.ts";
+import { cpuModel } from "../src/util/host.ts";
+import { flagHelp, type FlagTable, parseFlagTable } from "../src/util/flags.ts";
 import { join } from "node:path";
-import { type BackendChoice, initBackend, tf } from "../src/tf.ts";
+import { BACKEND_CHOICES, type BackendChoice, initBackend, tf } from "../src/tf.ts";
 import { decodeImage, type RgbImage } from "../src/images/io.ts";
 import { type CnnConfig, predict, trainClassifier } from "../src/study/classifier.ts";
 import { listClasses } from "../src/study/dataset.ts";
@@ -191,11 +193,6 @@ function folds(train: Record<string, string[]>, draw: number, count: number): Sp
   });
 }
 
-async function cpuModel(): Promise<string> {
-  const info = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
-  return info.match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown";
-}
-
 async function readJson(path: string): Promise<Record<string, unknown>> {
   try {
     return JSON.parse(await Deno.readTextFile(path));
@@ -204,36 +201,87 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
   }
 }
 
-async function main() {
-  const { values } = parseArgs({
-    options: {
-      mode: { type: "string", default: "select" },
-      candidates: { type: "string" },
-      candidate: { type: "string", default: "chosen" },
-      draws: { type: "string" },
-      folds: { type: "string", default: "2" },
-      backend: { type: "string", default: "wasm" },
-      data: {
-        type: "string",
-        default: join(Deno.env.get("NST_SHARED") ?? "../shared", "data/caltech101"),
-      },
-      aug: { type: "string", default: "off,on" },
-      out: { type: "string" },
-    },
-  });
+/** The flags. */
+const FLAGS: FlagTable = {
+  mode: {
+    kind: "enum",
+    choices: ["select", "eval"],
+    default: "select",
+    noun: "mode",
+    help: "select candidates or evaluate one",
+  },
+  candidates: {
+    kind: "list",
+    choices: Object.keys(CANDIDATES),
+    noun: "candidate",
+    defaultText: "all but chosen",
+    help: "candidates to compare (select)",
+  },
+  candidate: {
+    kind: "enum",
+    choices: Object.keys(CANDIDATES),
+    noun: "candidate",
+    default: "chosen",
+    help: "the candidate to evaluate (eval)",
+  },
+  draws: { kind: "int", min: 1, defaultText: "select 5, eval 10", help: "random draws" },
+  folds: { kind: "int", min: 1, max: 3, default: 2, help: "folds per draw" },
+  backend: {
+    kind: "enum",
+    choices: BACKEND_CHOICES,
+    default: "wasm",
+    noun: "backend",
+    help: "tfjs backend",
+  },
+  data: {
+    kind: "path",
+    default: join(Deno.env.get("NST_SHARED") ?? "../shared", "data/caltech101"),
+    defaultText: "$NST_SHARED/data/caltech101",
+    help: "Caltech-101 folder",
+  },
+  aug: {
+    kind: "list",
+    choices: ["off", "on"],
+    default: ["off", "on"],
+    help: "eval: without and/or with static augmentation",
+  },
+  out: {
+    kind: "path",
+    defaultText: "docs/cnn_selection.json or docs/cnn_eval.json",
+    help: "where to write the JSON",
+  },
+  help: { kind: "boolean", help: "print this table" },
+};
+
+/** Entry point. */
+async function main(): Promise<void> {
+  const values = parseFlagTable(Deno.args, FLAGS) as {
+    mode: "select" | "eval";
+    candidates?: string[];
+    candidate: string;
+    draws?: number;
+    folds: number;
+    backend: BackendChoice;
+    data: string;
+    aug: string[];
+    out?: string;
+    help?: boolean;
+  };
+  if (values.help) {
+    console.log(flagHelp("deno run -A bench/cnn_select.ts [options]", FLAGS));
+    return;
+  }
   const mode = values.mode;
-  if (mode !== "select" && mode !== "eval") throw new Error(`--mode: select or eval, got ${mode}`);
-  const draws = Number(values.draws ?? (mode === "select" ? 5 : 10));
-  const nFolds = Number(values.folds);
-  if (!(nFolds >= 1 && nFolds <= 3)) throw new Error("--folds: 1..3");
-  const backend = await initBackend(values.backend as BackendChoice);
+  const draws = values.draws ?? (mode === "select" ? 5 : 10);
+  const nFolds = values.folds;
+  const backend = await initBackend(values.backend);
   const imgs = await loadImages(values.data);
   const samples = makeDraws(imgs.byClass, { trainPerClass: 10, draws, seed: SEED });
   const machine = { cpu: await cpuModel(), backend: backend.name, deno: Deno.version.deno };
   console.log(`# ${machine.cpu}, backend ${backend.name}, ${draws} draws`);
 
   if (mode === "select") {
-    const names = values.candidates?.split(",") ??
+    const names = values.candidates ??
       Object.keys(CANDIDATES).filter((n) => n !== "chosen");
     const out = values.out ?? "docs/cnn_selection.json";
     for (const name of names) {
@@ -281,7 +329,7 @@ async function main() {
     return;
   }
 
-  const name = values.candidate!;
+  const name = values.candidate;
   const config = CANDIDATES[name];
   if (!config) throw new Error(`unknown candidate ${name}`);
   const out = values.out ?? "docs/cnn_eval.json";
@@ -289,7 +337,7 @@ async function main() {
     string,
     { accuracy: number[]; seconds: number[]; cpuSeconds: number[]; trainImages: number }
   > = {};
-  for (const aug of values.aug!.split(",").map((a) => a === "on")) {
+  for (const aug of values.aug.map((a) => a === "on")) {
     const key = aug ? "none + aug" : "none";
     rows[key] = { accuracy: [], seconds: [], cpuSeconds: [], trainImages: 0 };
     for (const s of samples) {
@@ -321,4 +369,4 @@ async function main() {
   );
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await runMain(main);

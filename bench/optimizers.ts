@@ -35,7 +35,8 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
+import { runMain, UserError } from "../src/util/errors.ts";
+import { flagHelp, type FlagTable, parseFlagTable } from "../src/util/flags.ts";
 import { join } from "node:path";
 import { initBackend, tf } from "../src/tf.ts";
 import { loadImage, type RgbImage } from "../src/images/io.ts";
@@ -197,27 +198,43 @@ export function formatDoc(doc: { rows: readonly unknown[] } & Record<string, unk
   return `${top},\n "rows": [\n${rows.map((r) => "  " + JSON.stringify(r)).join(",\n")}\n ]\n}\n`;
 }
 
+/** The flags. */
+const FLAGS: FlagTable = {
+  "adam-steps": { kind: "int", min: 1, default: 100, help: "Adam steps per run" },
+  "lbfgs-iterations": { kind: "int", min: 1, default: 100, help: "L-BFGS iterations per run" },
+  runs: {
+    kind: "list",
+    default: ["adam5", "lbfgs", "adam10"],
+    help: "runs to measure (adamLR, lbfgs, lbfgs-hN)",
+  },
+  "out-dir": { kind: "path", default: "docs", help: "where to write the chart and summary" },
+  "from-json": { kind: "path", help: "re-render an earlier run's JSON without measuring" },
+  help: { kind: "boolean", help: "print this table" },
+};
+
 /** Entry point. */
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      "adam-steps": { type: "string", default: "100" },
-      "lbfgs-iterations": { type: "string", default: "100" },
-      runs: { type: "string", default: "adam5,lbfgs,adam10" },
-      "out-dir": { type: "string", default: "docs" },
-      "from-json": { type: "string" },
-    },
-  });
-  const outDir = values["out-dir"]!;
+  const values = parseFlagTable(Deno.args, FLAGS) as {
+    "adam-steps": number;
+    "lbfgs-iterations": number;
+    runs: string[];
+    "out-dir": string;
+    "from-json"?: string;
+    help?: boolean;
+  };
+  if (values.help) {
+    console.log(flagHelp("deno run -A bench/optimizers.ts [options]", FLAGS));
+    return;
+  }
+  const outDir = values["out-dir"];
   if (values["from-json"]) {
     // Re-render the chart and summary of an earlier run, without measuring.
     const doc = JSON.parse(await Deno.readTextFile(values["from-json"]));
     await writeOutputs(outDir, doc);
     return;
   }
-  const adamSteps = Number(values["adam-steps"]);
-  const lbfgsIts = Number(values["lbfgs-iterations"]);
+  const adamSteps = values["adam-steps"];
+  const lbfgsIts = values["lbfgs-iterations"];
   const shared = Deno.env.get("NST_SHARED") ?? "../shared";
   const info = await initBackend("wasm");
   console.error(info.line);
@@ -265,9 +282,11 @@ async function main(): Promise<void> {
       iterations: lbfgsIts,
     };
   }
-  const runs = values.runs!.split(",").map((k) => {
+  const runs = values.runs.map((k) => {
     const r = known[k.trim()];
-    if (!r) throw new Error(`--runs: unknown run '${k}' (known: ${Object.keys(known).join(", ")})`);
+    if (!r) {
+      throw new UserError(`--runs: unknown run '${k}' (known: ${Object.keys(known).join(", ")})`);
+    }
     return r;
   });
   const rows: OptimizerRow[] = [];
@@ -400,4 +419,4 @@ async function writeOutputs(outDir: string, doc: BenchDoc): Promise<void> {
   }
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await runMain(main);

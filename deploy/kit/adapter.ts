@@ -11,7 +11,8 @@
  * @module
  */
 import { dirname } from "node:path";
-import { parseArgs } from "node:util";
+import { ExitError, runMain } from "../../src/util/errors.ts";
+import { flagHelp, type FlagTable, parseFlagTable } from "../../src/util/flags.ts";
 
 /**
  * The adapter as JSON-ready data, or `null` when there is none.
@@ -56,15 +57,35 @@ export async function adapterReport(): Promise<
   };
 }
 
-if (import.meta.main) {
-  const { values } = parseArgs({ args: Deno.args, options: { json: { type: "string" } } });
+/** The flags. */
+const FLAGS: FlagTable = {
+  json: { kind: "path", help: "also write the report as JSON here" },
+  help: { kind: "boolean", help: "print this table" },
+};
+
+/**
+ * The CLI: prints the adapter as one line and, with `--json FILE`, writes it
+ * as JSON; no adapter is exit 1 with a one-line reason.
+ *
+ * @example
+ * ```ts
+ * import { adapterMain } from "./adapter.ts";
+ * await adapterMain(["--json", "/tmp/adapter.json"]);
+ * ```
+ */
+export async function adapterMain(args: string[]): Promise<void> {
+  const values = parseFlagTable(args, FLAGS) as { json?: string; help?: boolean };
+  if (values.help) {
+    console.log(flagHelp("deno run -A deploy/kit/adapter.ts [options]", FLAGS));
+    return;
+  }
   const r = await adapterReport();
   if (!r) {
-    console.error(
+    throw new ExitError(
+      1,
       "adapter: navigator.gpu gives no WebGPU adapter (is a Vulkan driver installed? " +
         "NVIDIA: the driver's Vulkan ICD; CPU only: apt-get install mesa-vulkan-drivers)",
     );
-    Deno.exit(1);
   }
   const i = r.info;
   console.log(
@@ -83,8 +104,10 @@ if (import.meta.main) {
       await Deno.writeTextFile(tmp, JSON.stringify(r, null, 2) + "\n");
       await Deno.rename(tmp, values.json);
     } catch (e) {
-      console.error(`--json: cannot write ${values.json}: ${(e as Error).message}`);
-      Deno.exit(1);
+      await Deno.remove(tmp).catch(() => {});
+      throw new ExitError(1, `--json: cannot write ${values.json}: ${(e as Error).message}`);
     }
   }
 }
+
+if (import.meta.main) await runMain(() => adapterMain(Deno.args));

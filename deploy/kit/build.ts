@@ -21,7 +21,7 @@
  */
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { flagHelp, type FlagTable, parseFlagTable } from "../../src/util/flags.ts";
 import { runMain, UserError } from "../../src/util/errors.ts";
 
 /** The size limit of the kit folder, bytes (60 MiB). */
@@ -233,6 +233,7 @@ function stopOnSignals(log: (line: string) => void): () => void {
         }
       }
       log(`gpu-kit: stopped by ${sig}; no kit written, temporary files removed`);
+      // Intended: a signal handler exits at once (runMain is still awaiting the build).
       Deno.exit(sig === "SIGINT" ? 130 : 143);
     };
     Deno.addSignalListener(sig, f);
@@ -412,6 +413,19 @@ export async function buildKit(opts: {
   }
 }
 
+/** The CLI's flags. */
+const KIT_FLAGS: FlagTable = {
+  out: { kind: "path", value: "DIR", help: "where to write the kit (required)" },
+  shared: {
+    kind: "path",
+    value: "DIR",
+    defaultText: "$NST_SHARED or ../shared",
+    help: "the shared data folder",
+  },
+  "xz-level": { kind: "int", min: 0, max: 9, default: 6, help: "xz compression level" },
+  help: { kind: "boolean", help: "print this table" },
+};
+
 /**
  * The CLI: `--out DIR` (required), `--shared DIR` (default `$NST_SHARED` or
  * `../shared`), `--xz-level N` (0-9, default 6).
@@ -423,31 +437,25 @@ export async function buildKit(opts: {
  * ```
  */
 export async function gpuKitMain(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      out: { type: "string" },
-      shared: { type: "string" },
-      "xz-level": { type: "string" },
-      help: { type: "boolean" },
-    },
-    strict: true,
-  });
+  const values = parseFlagTable(args, KIT_FLAGS) as {
+    out?: string;
+    shared?: string;
+    "xz-level": number;
+    help?: boolean;
+  };
   if (values.help) {
     console.log(
-      "deno task gpu-kit --out DIR [--shared DIR] [--xz-level 0-9]\n" +
-        "  writes a self-contained GPU kit (<= 60 MiB) into DIR; run it with bash DIR/run.sh [--quick] OUTDIR",
+      flagHelp("deno task gpu-kit --out DIR [options]", KIT_FLAGS) +
+        "\n  writes a self-contained GPU kit (<= 60 MiB) into DIR; run it with bash DIR/run.sh [--quick] OUTDIR",
     );
     return;
   }
   if (!values.out) throw new UserError("--out DIR is required (where to write the kit)");
-  const lvl = values["xz-level"] ?? "6";
-  if (!/^[0-9]$/.test(lvl)) throw new UserError(`--xz-level: ${lvl} is not an integer 0-9`);
   const shared = values.shared ?? Deno.env.get("NST_SHARED") ?? join(REPO, "..", "shared");
   const removeHandlers = stopOnSignals((l) => console.error(l));
   let info: KitInfo;
   try {
-    info = await buildKit({ out: values.out, shared, xzLevel: Number(lvl) });
+    info = await buildKit({ out: values.out, shared, xzLevel: values["xz-level"] });
   } finally {
     removeHandlers();
   }

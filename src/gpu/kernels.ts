@@ -6,7 +6,7 @@
  * `tf.dispose` frees them.
  *
  * This module only assembles the set; each op lives in its own file (`conv.ts`
- * with `conv_texture.ts`, `pool.ts`, `gram.ts`, `style_loss.ts`, `adam.ts`),
+ * with `conv_texture.ts`, `maxpool.ts`, `gram.ts`, `style_loss.ts`, `adam.ts`),
  * each kernel is a descriptor (`registry.ts`), and the set is chosen in
  * `src/ops.ts` (`selectKernels`). It depends on the seam's types and the stock
  * set, never on `ops.ts`.
@@ -35,13 +35,13 @@ import {
   CONV_KERNELS_WITHOUT_RELU,
 } from "./conv.ts";
 import { CONV_TEX, CONV_TEX_GRAD, CONV_TEX_NARROW } from "./conv_texture.ts";
-import { maxPool2x2, POOL_KERNELS } from "./pool.ts";
+import { maxPool2x2, POOL_KERNELS } from "./maxpool.ts";
 import { GRAM_KERNELS, gramCustom } from "./gram.ts";
 import { STYLE_LOSS_KERNELS, styleLossGpu } from "./style_loss.ts";
 import { ADAM, adamUpdateGpu } from "./adam.ts";
 
 export { conv3x3Relu, conv3x3ReluGradInput } from "./conv.ts";
-export { maxPool2x2, maxPool2x2Grad } from "./pool.ts";
+export { maxPool2x2, maxPool2x2Grad } from "./maxpool.ts";
 export { gramGpu } from "./gram.ts";
 export { styleLossGpu } from "./style_loss.ts";
 export { adamUpdateGpu } from "./adam.ts";

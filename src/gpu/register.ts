@@ -47,7 +47,7 @@ import { conv3x3, conv3x3GradInput } from "./conv.ts";
 import { releaseWeightTextures } from "./conv_texture.ts";
 import { gramGpu } from "./gram.ts";
 import { initCustomKernels } from "./kernels.ts";
-import { maxPool2x2Forward, maxPool2x2Grad } from "./pool.ts";
+import { maxPool2x2Forward, maxPool2x2Grad } from "./maxpool.ts";
 import { type KernelVariant, withVariant } from "./registry.ts";
 import { opKey } from "./tuning.ts";
 

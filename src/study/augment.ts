@@ -210,24 +210,6 @@ export function applyTransform(
   return { data: out, width: w, height: h };
 }
 
-/**
- * Every transform of `transforms` applied to `img`, in list order.
- *
- * @example
- * ```ts
- * import { augmentImage, STATIC_TRANSFORMS } from "./augment.ts";
- * const img = { data: new Float32Array(16 * 16 * 3), width: 16, height: 16 };
- * console.log(augmentImage(img, STATIC_TRANSFORMS).length); // 4
- * ```
- */
-export function augmentImage(
-  img: RgbImage,
-  transforms: readonly AugmentTransform[] = STATIC_TRANSFORMS,
-  opts: ApplyOptions = {},
-): RgbImage[] {
-  return transforms.map((t) => applyTransform(img, t, opts));
-}
-
 /** Images with labels (and optional per-image names, e.g. paths, for records and caches). */
 export interface LabeledSet {
   images: RgbImage[];

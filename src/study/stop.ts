@@ -60,6 +60,7 @@ export function installStudyStop(
       if (signal) {
         removeTempFilesSync();
         log(`\n${sig} again: exiting now; committed cache entries and runs are kept`);
+        // Intended: the second signal exits at once, outside runMain.
         Deno.exit(STOP_EXIT[sig]);
       }
       signal = sig;

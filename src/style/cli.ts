@@ -20,7 +20,6 @@ import {
   STYLE_PRESET_NAMES,
 } from "./options.ts";
 import { runMain } from "../util/errors.ts";
-import { strictNumber } from "../util/cli.ts";
 import { flagHelp, type FlagTable, parseFlagTable } from "../util/flags.ts";
 import { KERNEL_CHOICES, selectKernelsByName } from "../ops.ts";
 import { resolvePlan, type StylizePlan } from "./plan.ts";
@@ -260,26 +259,6 @@ export const STYLIZE_OPTIONS: FlagTable = {
 /** The options table as aligned text. */
 export function helpText(): string {
   return flagHelp("deno task stylize [options]", STYLIZE_OPTIONS);
-}
-
-/**
- * Parse a flag as a number satisfying `ok`, or throw a UserError naming it;
- * strict decimal (an integer when `what` says so: no hex, no exponent).
- *
- * @example
- * ```ts
- * import { numberFlag } from "./cli.ts";
- * console.log(numberFlag("size", "64", (n) => n > 0, "a positive integer")); // 64
- * ```
- */
-export function numberFlag(
-  name: string,
-  raw: string | undefined,
-  ok: (n: number) => boolean,
-  what: string,
-): number | undefined {
-  if (raw === undefined) return undefined;
-  return strictNumber(name, raw, /\binteger\b/.test(what), ok, what);
 }
 
 /**

@@ -82,6 +82,7 @@ export class StopSignals {
         `\n${sig} again: exiting now (no partial output` +
           (n ? `; removed ${n} partial image(s)` : "") + ")",
       );
+      // Intended: the second signal exits at once, outside runMain.
       Deno.exit(SIGNAL_EXIT[sig]);
     }
     this.signal = sig;

@@ -23,7 +23,7 @@ async function png(width: number, height: number): Promise<Uint8Array> {
 /** One bad-input case. */
 interface Row {
   name: string;
-  /** Entry point under src/ (or bench/). */
+  /** Entry point under src/ (or bench/, deploy/kit/). */
   entry: string;
   /** Fixture: files to create in the row's directory (relative path -> bytes), made before the run. */
   setup?: (dir: string) => Promise<void>;
@@ -560,6 +560,86 @@ const ROWS: Row[] = [
     args: () => ["--kernels", "conv9"],
     code: 2,
     message: "--kernels: unknown value 'conv9'",
+  },
+  // --- bench and kit scripts on the flag layer (issue 15, §5) ---
+  {
+    name: "bench/calibrate.ts --size -1",
+    entry: "bench/calibrate.ts",
+    args: () => ["--size", "-1"],
+    code: 2,
+    message: "--size",
+  },
+  {
+    name: "bench/coarse_to_fine.ts --scales 0",
+    entry: "bench/coarse_to_fine.ts",
+    args: () => ["--scales", "0"],
+    code: 2,
+    message: "--scales: expected a positive integer, got '0'",
+    lines: 1,
+  },
+  {
+    name: "bench/pool.ts --workers 1,0",
+    entry: "bench/pool.ts",
+    args: () => ["--workers", "1,0"],
+    code: 2,
+    message: "--workers: expected positive integers, got '0'",
+    lines: 1,
+  },
+  {
+    name: "bench/wasm_route.ts --runs abc",
+    entry: "bench/wasm_route.ts",
+    args: () => ["--runs", "abc"],
+    code: 2,
+    message: "--runs: expected a positive integer, got 'abc'",
+    lines: 1,
+  },
+  {
+    name: "bench/example_grid.ts without OUT.jpg",
+    entry: "bench/example_grid.ts",
+    args: (d) => [d],
+    code: 2,
+    message: "expected EXAMPLES_DIR and OUT.jpg, got 1 argument(s)",
+    lines: 1,
+  },
+  {
+    name: "bench/optimizers.ts --adam-steps 0",
+    entry: "bench/optimizers.ts",
+    args: () => ["--adam-steps", "0"],
+    code: 2,
+    message: "--adam-steps: expected a positive integer, got '0'",
+    lines: 1,
+  },
+  {
+    name: "bench/cnn_select.ts --folds 4",
+    entry: "bench/cnn_select.ts",
+    args: () => ["--folds", "4"],
+    code: 2,
+    message: "--folds: expected a number in [1, 3], got '4'",
+    lines: 1,
+  },
+  {
+    name: "deploy/kit/adapter.ts --bogus",
+    entry: "deploy/kit/adapter.ts",
+    args: () => ["--bogus"],
+    code: 2,
+    message: "Unknown option '--bogus'",
+    lines: 1,
+  },
+  {
+    name: "deploy/kit/build.ts --xz-level 10",
+    entry: "deploy/kit/build.ts",
+    args: (d) => ["--out", join(d, "kit"), "--xz-level", "10"],
+    code: 2,
+    message: "--xz-level: expected a number in [0, 9], got '10'",
+    lines: 1,
+  },
+  {
+    name: "bench/readme_flags.ts --bogus",
+    entry: "bench/readme_flags.ts",
+    args: () => ["--bogus"],
+    code: 2,
+    message: "Unknown option '--bogus'",
+    lines: 1,
   },
   {
     name: "--size 0x20 (was read as 32)",

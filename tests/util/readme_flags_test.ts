@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { REPO_ROOT } from "../_env.ts";
-import { readmeSections, tableCells, withFlagTables } from "../../src/util/readme_flags.ts";
+import { readmeSections, tableCells, withFlagTables } from "../../bench/readme_flags.ts";
 
 Deno.test("the README's flag tables are the entry points' flag tables (deno task flags-doc)", async () => {
   const readme = await Deno.readTextFile(join(REPO_ROOT, "README.md"));

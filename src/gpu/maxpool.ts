@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import { tf } from "../tf.ts";
- * import { maxPool2x2 } from "./pool.ts";
+ * import { maxPool2x2 } from "./maxpool.ts";
  * console.log(maxPool2x2(tf.ones([1, 5, 4, 8])).shape); // [1, 2, 2, 8]
  * ```
  * @module
@@ -58,7 +58,7 @@ function poolDims(x: tf.Tensor4D) {
  * @example
  * ```ts
  * import { tf } from "../tf.ts";
- * import { maxPool2x2Forward } from "./pool.ts";
+ * import { maxPool2x2Forward } from "./maxpool.ts";
  * console.log(maxPool2x2Forward(tf.ones([1, 5, 4, 8])).shape); // [1, 2, 2, 8]
  * ```
  */
@@ -95,7 +95,7 @@ export function maxPool2x2Forward(x: tf.Tensor4D): tf.Tensor4D {
  * @example
  * ```ts
  * import { tf } from "../tf.ts";
- * import { maxPool2x2Grad } from "./pool.ts";
+ * import { maxPool2x2Grad } from "./maxpool.ts";
  * const dx = maxPool2x2Grad(tf.randomNormal([1, 5, 5, 4]), tf.ones([1, 2, 2, 4]));
  * console.log(dx.shape); // [1, 5, 5, 4]
  * ```
@@ -149,7 +149,7 @@ const pooledWithGrad = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc
  * @example
  * ```ts
  * import { tf } from "../tf.ts";
- * import { maxPool2x2 } from "./pool.ts";
+ * import { maxPool2x2 } from "./maxpool.ts";
  * console.log(maxPool2x2(tf.ones([1, 5, 4, 8])).shape); // [1, 2, 2, 8]
  * ```
  */

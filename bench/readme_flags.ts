@@ -13,13 +13,14 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { flagMarkdown } from "./flags.ts";
-import { STYLIZE_OPTIONS } from "../style/cli.ts";
-import { STUDY_CLI_FLAGS } from "../study/cli.ts";
-import { BENCH_FLAGS } from "../../bench/bench.ts";
-import { DATA_FLAGS } from "../study/download.ts";
-import { WEIGHTS_FLAGS } from "../vgg/download.ts";
-import { writeTextAtomic } from "./fs.ts";
+import { flagHelp, flagMarkdown, type FlagTable, parseFlagTable } from "../src/util/flags.ts";
+import { STYLIZE_OPTIONS } from "../src/style/cli.ts";
+import { STUDY_CLI_FLAGS } from "../src/study/cli.ts";
+import { BENCH_FLAGS } from "./bench.ts";
+import { DATA_FLAGS } from "../src/study/download.ts";
+import { WEIGHTS_FLAGS } from "../src/vgg/download.ts";
+import { writeTextAtomic } from "../src/util/fs.ts";
+import { runMain } from "../src/util/errors.ts";
 
 /**
  * Each generated section's Markdown by name.
@@ -74,8 +75,19 @@ export function tableCells(md: string): string[][] {
     .filter((cells) => !cells.every((c) => /^-+$/.test(c)));
 }
 
-if (import.meta.main) {
-  const path = fileURLToPath(new URL("../../README.md", import.meta.url));
+/** The flags (none but --help). */
+const FLAGS: FlagTable = { help: { kind: "boolean", help: "print this table" } };
+
+/** Entry point: rewrite the README's flag tables. */
+async function main(): Promise<void> {
+  const values = parseFlagTable(Deno.args, FLAGS);
+  if (values.help) {
+    console.log(flagHelp("deno task flags-doc", FLAGS));
+    return;
+  }
+  const path = fileURLToPath(new URL("../README.md", import.meta.url));
   await writeTextAtomic(path, withFlagTables(await Deno.readTextFile(path)));
   console.log(`rewrote the flag tables of ${path}; run deno fmt README.md`);
 }
+
+if (import.meta.main) await runMain(main);
