@@ -1,7 +1,8 @@
 /**
  * A labelled picture grid for the README's figures: one row per image,
- * one column per header, every cell enlarged (nearest neighbour) to `cell`
- * pixels so the pixels show, written as JPEG atomically.
+ * one column per header (or a caption above every cell), every cell resized
+ * (nearest neighbour) to `cell` pixels so the pixels show, written as JPEG
+ * atomically.
  *
  * @example
  * ```ts
@@ -27,38 +28,53 @@ function cellInput(c: GridCell): ReturnType<typeof sharp> {
   return sharp(px, { raw: { width: c.width, height: c.height, channels: 3 } });
 }
 
-/** Write `rows` (each with one cell per header) as a JPEG grid at `outPath`. */
+/** A cell's size: a side for square cells, or width and height. */
+export type CellSize = number | { width: number; height: number };
+
+function escapeXml(t: string): string {
+  return t.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/**
+ * Write `rows` as a JPEG grid at `outPath`. `headers` is one caption per
+ * column above the grid, or (`string[][]`) one caption row above each image
+ * row, a caption per cell.
+ */
 export async function writeImageGrid(
   rows: GridCell[][],
-  headers: string[],
-  cell: number,
+  headers: string[] | string[][],
+  cell: CellSize,
   outPath: string,
   quality = 90,
 ): Promise<void> {
+  const { width: cw, height: ch } = typeof cell === "number" ? { width: cell, height: cell } : cell;
+  const perRow = headers.length > 0 && Array.isArray(headers[0]);
+  const captionRows = perRow ? (headers as string[][]) : [headers as string[]];
+  // Row r's images start below its caption line (or below the one header line).
+  const rowTop = (r: number) => perRow ? r * (LABEL_PX + ch) + LABEL_PX : LABEL_PX + r * ch;
   const composites: Array<{ input: Buffer; left: number; top: number }> = [];
   for (let r = 0; r < rows.length; r++) {
     for (let c = 0; c < rows[r].length; c++) {
-      const input = await cellInput(rows[r][c]).resize(cell, cell, { kernel: "nearest" }).png()
+      const input = await cellInput(rows[r][c]).resize(cw, ch, { kernel: "nearest" }).png()
         .toBuffer();
-      composites.push({ input, left: c * cell, top: LABEL_PX + r * cell });
+      composites.push({ input, left: c * cw, top: rowTop(r) });
     }
   }
-  const width = headers.length * cell;
-  const text = headers.map((h, c) =>
-    `<text x="${
-      c * cell + cell / 2
-    }" y="15" font-family="sans-serif" font-size="13" text-anchor="middle">${h}</text>`
+  const columns = Math.max(...captionRows.map((h) => h.length), ...rows.map((r) => r.length));
+  const width = columns * cw;
+  const height = perRow ? rows.length * (LABEL_PX + ch) : LABEL_PX + rows.length * ch;
+  const text = captionRows.flatMap((hs, r) =>
+    hs.map((h, c) =>
+      `<text x="${c * cw + cw / 2}" y="${
+        rowTop(r) - LABEL_PX + 15
+      }" font-family="sans-serif" font-size="13" text-anchor="middle">${escapeXml(h)}</text>`
+    )
   ).join("");
   const svg =
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${LABEL_PX}">${text}</svg>`;
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${text}</svg>`;
   composites.push({ input: Buffer.from(svg), left: 0, top: 0 });
   const jpg = await sharp({
-    create: {
-      width,
-      height: LABEL_PX + rows.length * cell,
-      channels: 3,
-      background: "#ffffff",
-    },
+    create: { width, height, channels: 3, background: "#ffffff" },
   }).composite(composites).jpeg({ quality }).toBuffer();
   await writeFileAtomic(outPath, new Uint8Array(jpg));
 }

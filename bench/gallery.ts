@@ -1,0 +1,268 @@
+/**
+ * The README's gallery: Tübingen in six settings of `deno task stylize`
+ * (Composition VII single scale and coarse to fine, Starry Night, Starry
+ * Night with the content's colours, a 50/50 blend, Composition VII with total
+ * variation), one stylize process at a time, each timed and its `--log` read;
+ * then one JPEG grid (2 rows x 3, a caption per picture, each picture enlarged
+ * `--cell-scale` times) and a markdown speed table on stdout. Every run:
+ * `--profile offline --backend wasm --optimizer lbfgs --workers 1`, `--size
+ * 192`, 60 iterations (coarse to fine: `--scales 3 --scale-iterations
+ * 36,15,9`, the same 60 in all), `--tv-weight 30` for the TV picture.
+ *
+ * ```sh
+ * deno run -A bench/gallery.ts                    # run all six, then grid and table
+ * deno run -A bench/gallery.ts --only c7,c7_scales  # run some, then grid and table of what exists
+ * deno run -A bench/gallery.ts --only none        # no runs: grid and table from out/gallery/
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import sharp from "sharp";
+import { writeImageGrid } from "./_grid.ts";
+
+/** One picture of the gallery. */
+interface Shot {
+  name: string;
+  caption: (o: Options) => string;
+  /** Flags beyond the shared ones. */
+  flags: (o: Options) => string[];
+}
+
+interface Options {
+  content: string;
+  styles: string;
+  weights: string;
+  out: string;
+  grid: string;
+  size: number;
+  iterations: number;
+  scaleIterations: string;
+  tvWeight: number;
+  /** Each picture enlarged (nearest neighbour) this many times in the grid. */
+  cellScale: number;
+  only: string | null;
+}
+
+/** What one run left: its wall time and its log's summary. */
+interface RunRecord {
+  name: string;
+  wall_s: number;
+}
+
+const SHOTS: Shot[] = [
+  {
+    name: "c7",
+    caption: () => "Composition VII",
+    flags: (o) => ["--style", join(o.styles, "composition_vii.jpg")],
+  },
+  {
+    name: "c7_scales",
+    caption: () => "Composition VII, 3 scales",
+    flags: (o) => [
+      "--style",
+      join(o.styles, "composition_vii.jpg"),
+      "--scales",
+      "3",
+      "--scale-iterations",
+      o.scaleIterations,
+    ],
+  },
+  {
+    name: "starry",
+    caption: () => "Starry Night",
+    flags: (o) => ["--style", join(o.styles, "starry_night.jpg")],
+  },
+  {
+    name: "starry_colors",
+    caption: () => "Starry Night, original colours",
+    flags: (o) => ["--style", join(o.styles, "starry_night.jpg"), "--original-colors"],
+  },
+  {
+    name: "blend",
+    caption: () => "50/50 blend",
+    flags: (o) => [
+      "--style",
+      `${join(o.styles, "composition_vii.jpg")},${join(o.styles, "starry_night.jpg")}`,
+      "--style-blend",
+      "0.5,0.5",
+    ],
+  },
+  {
+    name: "c7_tv",
+    caption: (o) => `Composition VII, TV ${o.tvWeight}`,
+    flags: (
+      o,
+    ) => ["--style", join(o.styles, "composition_vii.jpg"), "--tv-weight", `${o.tvWeight}`],
+  },
+];
+
+function parseOptions(args: string[]): Options {
+  const { values } = parseArgs({
+    args,
+    options: {
+      content: { type: "string", default: "../shared/data/content/tubingen.jpg" },
+      styles: { type: "string", default: "../shared/data/styles" },
+      weights: { type: "string", default: "../shared/weights/vgg19-tfjs" },
+      out: { type: "string", default: "out/gallery" },
+      grid: { type: "string", default: "docs/gallery.jpg" },
+      size: { type: "string", default: "192" },
+      iterations: { type: "string", default: "60" },
+      "scale-iterations": { type: "string", default: "36,15,9" },
+      "tv-weight": { type: "string", default: "30" },
+      "cell-scale": { type: "string", default: "2" },
+      only: { type: "string" },
+    },
+  });
+  return {
+    content: values.content,
+    styles: values.styles,
+    weights: values.weights,
+    out: values.out,
+    grid: values.grid,
+    size: Number(values.size),
+    iterations: Number(values.iterations),
+    scaleIterations: values["scale-iterations"],
+    tvWeight: Number(values["tv-weight"]),
+    cellScale: Number(values["cell-scale"]),
+    only: values.only ?? null,
+  };
+}
+
+/** Run one shot as its own `deno task stylize` process; returns its wall time. */
+async function stylize(shot: Shot, o: Options): Promise<RunRecord> {
+  const args = [
+    "run",
+    "-A",
+    "--quiet",
+    "src/style/cli.ts",
+    "--content",
+    o.content,
+    "--out",
+    join(o.out, `${shot.name}.png`),
+    "--log",
+    join(o.out, `${shot.name}.jsonl`),
+    "--size",
+    `${o.size}`,
+    "--iterations",
+    `${o.iterations}`,
+    "--profile",
+    "offline",
+    "--backend",
+    "wasm",
+    "--optimizer",
+    "lbfgs",
+    "--weights",
+    o.weights,
+    "--workers",
+    "1",
+    ...shot.flags(o),
+  ];
+  console.error(`[gallery] deno ${args.join(" ")}`);
+  const t0 = performance.now();
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args,
+    stdout: "inherit",
+    stderr: "inherit",
+  })
+    .output();
+  const wall_s = (performance.now() - t0) / 1000;
+  if (code !== 0) throw new Error(`${shot.name}: stylize exited with ${code}`);
+  const rec = { name: shot.name, wall_s };
+  await Deno.writeTextFile(join(o.out, `${shot.name}.time.json`), JSON.stringify(rec) + "\n");
+  return rec;
+}
+
+/** A run's summary from its `--log`: steps and the last scale's best loss. */
+interface LogSummary {
+  iterations: number;
+  /** The lowest total loss of the last scale: the written image's. */
+  final_loss: number;
+  optimizer: string;
+}
+
+async function readLog(path: string): Promise<LogSummary> {
+  const lines = (await Deno.readTextFile(path)).trim().split("\n").map((l) => JSON.parse(l));
+  const header = lines[0].header ?? {};
+  const recs = lines.filter((l) => typeof l.total_loss === "number");
+  const lastScale = Math.max(...recs.map((r) => r.scale ?? 0));
+  const last = recs.filter((r) => (r.scale ?? 0) === lastScale);
+  const scales = new Set(recs.map((r) => r.scale ?? 0));
+  // Iteration 0 of each scale is an evaluation before the first update.
+  const iterations = [...scales].reduce(
+    (n, s) => n + Math.max(...recs.filter((r) => (r.scale ?? 0) === s).map((r) => r.iteration)),
+    0,
+  );
+  return {
+    iterations,
+    final_loss: Math.min(...last.map((r) => r.total_loss)),
+    optimizer: header.optimizer,
+  };
+}
+
+/** An image's size, from its header. */
+async function imageSize(path: string): Promise<{ width: number; height: number }> {
+  const { width, height } = await sharp(path).metadata();
+  return { width: width!, height: height! };
+}
+
+async function exists(p: string): Promise<boolean> {
+  return await Deno.stat(p).then(() => true, () => false);
+}
+
+/** The 2 x 3 grid of the shots present, a caption above each. */
+async function composeGrid(shots: Shot[], o: Options): Promise<void> {
+  const px = await imageSize(join(o.out, `${shots[0].name}.png`));
+  const cell = { width: px.width * o.cellScale, height: px.height * o.cellScale };
+  const rows = [shots.slice(0, 3), shots.slice(3)].filter((r) => r.length > 0);
+  await writeImageGrid(
+    rows.map((r) => r.map((s) => join(o.out, `${s.name}.png`))),
+    rows.map((r) => r.map((s) => s.caption(o))),
+    cell,
+    o.grid,
+    85,
+  );
+  const kb = (await Deno.stat(o.grid)).size / 1024;
+  console.error(`[gallery] ${o.grid}: ${kb.toFixed(0)} KB`);
+}
+
+/** The README's speed table (markdown) of the shots present. */
+async function speedTable(shots: Shot[], o: Options): Promise<string> {
+  const out = [
+    "| image | iterations | size | optimizer | backend | wall time | final loss |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const s of shots) {
+    const log = await readLog(join(o.out, `${s.name}.jsonl`));
+    const time = await exists(join(o.out, `${s.name}.time.json`))
+      ? JSON.parse(await Deno.readTextFile(join(o.out, `${s.name}.time.json`))).wall_s
+      : NaN;
+    const { width, height } = await imageSize(join(o.out, `${s.name}.png`));
+    const iters = s.name === "c7_scales"
+      ? `${log.iterations} (${o.scaleIterations})`
+      : `${log.iterations}`;
+    out.push(
+      `| ${s.caption(o)} | ${iters} | ${width}x${height} | ${log.optimizer} | wasm | ${
+        time.toFixed(0)
+      } s | ${log.final_loss.toExponential(3)} |`,
+    );
+  }
+  return out.join("\n");
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(Deno.args);
+  await Deno.mkdir(o.out, { recursive: true });
+  const wanted = o.only === null ? SHOTS : SHOTS.filter((s) => o.only!.split(",").includes(s.name));
+  for (const s of wanted) {
+    const r = await stylize(s, o);
+    console.error(`[gallery] ${s.name}: ${r.wall_s.toFixed(1)} s`);
+  }
+  const present: Shot[] = [];
+  for (const s of SHOTS) if (await exists(join(o.out, `${s.name}.jsonl`))) present.push(s);
+  if (present.length === 0) return;
+  await composeGrid(present, o);
+  console.log(await speedTable(present, o));
+}
+
+if (import.meta.main) await main();
