@@ -140,9 +140,14 @@ Deno.test("study SIGINT during stylization: exit 130 at a job boundary, entries 
 Deno.test("study SIGTERM during training: exit 143, finished runs kept whole, no temp file", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const r = start(dir);
-    // The progress line is throttled, so the first one seen may already count more than 1.
-    await waitFor(() => /train: [1-9]\d*\//.test(r.stderr()), "the first classifier run");
+    // Both classifiers: the CNN runs after the transfer runs and take seconds each, so the signal
+    // lands while runs remain however fast the machine is. The first finished run file (written
+    // atomically) is the cue; the progress line is throttled and may never say "1/".
+    const r = start(dir, ["--classifier", "both"]);
+    await waitFor(
+      () => files(join(dir, "out", "runs")).some((f) => f.endsWith(".json")),
+      "the first classifier run",
+    );
     r.child.kill("SIGTERM");
     const status = await r.child.status;
     await r.reading;
