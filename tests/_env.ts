@@ -34,6 +34,42 @@ export function sharedPath(rel: string): string {
 /** The shared tfjs VGG19 weights (blocks 1-3 only). */
 export const SHARED_WEIGHTS: string = sharedPath("weights/vgg19-tfjs");
 
+/**
+ * The flags of a study small enough to run several times in a test: the smoke preset on the
+ * shared data, wasm, one worker, 1 subset of 2 images per class, 2 iterations at 32 px, the
+ * given style groups, no evaluation pool (so clean accuracy is the primary endpoint).
+ */
+export function tinyStudyArgs(groups: string): string[] {
+  return [
+    "--preset",
+    "smoke",
+    "--data",
+    sharedPath("data/caltech101"),
+    "--style",
+    sharedPath("data/styles/composition_vii.jpg"),
+    "--weights",
+    SHARED_WEIGHTS,
+    "--backend",
+    "wasm",
+    "--workers",
+    "1",
+    "--subsets",
+    "1",
+    "--train-per-class",
+    "2",
+    "--iterations",
+    "2",
+    "--image-size",
+    "32",
+    "--groups",
+    groups,
+    "--eval-pool",
+    "0",
+    "--primary",
+    "clean_accuracy",
+  ];
+}
+
 /** The repository root (for running the CLI in tests). */
 export const REPO_ROOT: string = repoRoot;
 

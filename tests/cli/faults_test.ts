@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { REPO_ROOT, SHARED_WEIGHTS, sharedPath } from "../_env.ts";
+import { REPO_ROOT, SHARED_WEIGHTS, tinyStudyArgs } from "../_env.ts";
 import { encodePng } from "../../src/images/io.ts";
 
 const dec = new TextDecoder();
@@ -172,32 +172,7 @@ Deno.test("full disk: stylize --out with room for the check but not the image", 
 
 /** A small study: 1 subset of 2 images per class, groups none and light, no evaluation pool. */
 const studyArgs = (out: string, cache: string) => [
-  "--preset",
-  "smoke",
-  "--data",
-  sharedPath("data/caltech101"),
-  "--style",
-  sharedPath("data/styles/composition_vii.jpg"),
-  "--weights",
-  SHARED_WEIGHTS,
-  "--backend",
-  "wasm",
-  "--workers",
-  "1",
-  "--subsets",
-  "1",
-  "--train-per-class",
-  "2",
-  "--iterations",
-  "2",
-  "--image-size",
-  "32",
-  "--groups",
-  "none,light",
-  "--eval-pool",
-  "0",
-  "--primary",
-  "clean_accuracy",
+  ...tinyStudyArgs("none,light"),
   "--out",
   out,
   "--cache",

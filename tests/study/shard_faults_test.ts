@@ -10,37 +10,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { REPO_ROOT, SHARED_WEIGHTS, sharedPath } from "../_env.ts";
+import { REPO_ROOT, tinyStudyArgs } from "../_env.ts";
 
 /** 2 images per class x groups light and heavy: 12 stylizations, 3 per shard of 4. */
-const ARGS = [
-  "--preset",
-  "smoke",
-  "--data",
-  sharedPath("data/caltech101"),
-  "--style",
-  sharedPath("data/styles/composition_vii.jpg"),
-  "--weights",
-  SHARED_WEIGHTS,
-  "--backend",
-  "wasm",
-  "--workers",
-  "1",
-  "--subsets",
-  "1",
-  "--train-per-class",
-  "2",
-  "--iterations",
-  "2",
-  "--image-size",
-  "32",
-  "--groups",
-  "none,light,heavy",
-  "--eval-pool",
-  "0",
-  "--primary",
-  "clean_accuracy",
-];
+const ARGS = tinyStudyArgs("none,light,heavy");
 const JOBS = 12;
 
 function shardCommand(cache: string, shard: string): Deno.Command {
