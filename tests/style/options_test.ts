@@ -22,7 +22,7 @@ import {
   recombineColors,
   rgbToYiq,
 } from "../../src/style/color.ts";
-import { stylizeScales } from "../../src/style/run.ts";
+import { residualWarmStart, stylizeScales } from "../../src/style/run.ts";
 import type { RgbImage } from "../../src/images/io.ts";
 
 // wasm: the tiled test runs many VGG passes, several times faster than on cpu.
@@ -211,7 +211,8 @@ Deno.test("coarse to fine: warm start used, losses per scale, no tensor leak", a
   assert.equal(h.filter((r) => r.scale === 1).length, 3);
   assert.deepEqual([h.at(-1)!.width, h.at(-1)!.height], [23, 17]);
   // A cold start at the second scale is the content itself (content loss 0, the full style
-  // loss); the warm start is the first scale's result upsampled: off the content, nearer the style.
+  // loss); the warm start carries the first scale's departure from its content: off the content,
+  // nearer the style.
   const cold = await stylizeScales(vgg, [steps[1]], base(layers, "content"), { iterations: 0 });
   const w0 = h.find((r) => r.scale === 1)!, c0 = cold.histories[0][0];
   assert.ok(c0.content_loss < 1e-6); // 0 up to the BGR round trip
@@ -258,4 +259,20 @@ Deno.test("tiles: the tiled objective and gradient equal the untiled ones; no te
   assert.ok(Math.sqrt(num / den) < 1e-4, `gradient relative error ${Math.sqrt(num / den)}`);
   vgg.dispose();
   tf.dispose([content, style, start]);
+});
+
+Deno.test("coarse to fine: the warm start is the fine content plus the upsampled departure", async () => {
+  // Hand-computed: a 1x2 coarse content (10, 30) whose result is (20, 20) departs by (+10, -10);
+  // bilinear with half-pixel centres takes that to (+10, +5, -5, -10) on 1x4, added to the fine
+  // content 100 everywhere, then clipped to [0, 255].
+  const im = (w: number, vals: number[]) => ({
+    data: Float32Array.from(vals.flatMap((v) => [v, v, v])),
+    width: w,
+    height: 1,
+  });
+  const best = tf.tensor4d([20, 20, 20, 20, 20, 20], [1, 1, 2, 3]);
+  const x = residualWarmStart(best, [im(2, [10, 30])], [im(4, [100, 100, 100, 250])]);
+  const got = Array.from(await x.data()).filter((_, i) => i % 3 === 0);
+  assert.deepEqual(got, [110, 105, 95, 240]);
+  tf.dispose([best, x]);
 });
