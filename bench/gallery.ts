@@ -13,13 +13,15 @@
  * deno run -A bench/gallery.ts                    # run all six, then grid and table
  * deno run -A bench/gallery.ts --only c7,c7_scales  # run some, then grid and table of what exists
  * deno run -A bench/gallery.ts --only none        # no runs: grid and table from out/gallery/
+ * deno run -A bench/gallery.ts --help             # every flag and its default
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import sharp from "sharp";
 import { writeImageGrid } from "./_grid.ts";
+import { runMain } from "../src/util/errors.ts";
+import { flagHelp, type FlagTable, parseFlagTable } from "../src/util/flags.ts";
 
 /** One picture of the gallery. */
 interface Shot {
@@ -41,7 +43,8 @@ interface Options {
   tvWeight: number;
   /** Each picture enlarged (nearest neighbour) this many times in the grid. */
   cellScale: number;
-  only: string | null;
+  /** The shots to run (`none`: none); null: all. */
+  only: string[] | null;
 }
 
 /** What one run left: its wall time and its log's summary. */
@@ -97,35 +100,61 @@ const SHOTS: Shot[] = [
   },
 ];
 
-function parseOptions(args: string[]): Options {
-  const { values } = parseArgs({
-    args,
-    options: {
-      content: { type: "string", default: "../shared/data/content/tubingen.jpg" },
-      styles: { type: "string", default: "../shared/data/styles" },
-      weights: { type: "string", default: "../shared/weights/vgg19-tfjs" },
-      out: { type: "string", default: "out/gallery" },
-      grid: { type: "string", default: "docs/gallery.jpg" },
-      size: { type: "string", default: "192" },
-      iterations: { type: "string", default: "60" },
-      "scale-iterations": { type: "string", default: "36,15,9" },
-      "tv-weight": { type: "string", default: "30" },
-      "cell-scale": { type: "string", default: "2" },
-      only: { type: "string" },
-    },
-  });
+const SHARED = Deno.env.get("NST_SHARED") ?? "../shared";
+/** The flags. */
+const FLAGS: FlagTable = {
+  content: {
+    kind: "path",
+    default: join(SHARED, "data/content/tubingen.jpg"),
+    help: "content image",
+  },
+  styles: {
+    kind: "path",
+    default: join(SHARED, "data/styles"),
+    help: "folder with composition_vii.jpg and starry_night.jpg",
+  },
+  weights: { kind: "path", default: join(SHARED, "weights/vgg19-tfjs"), help: "VGG19 weights" },
+  out: { kind: "path", default: "out/gallery", help: "where the runs write images, logs, times" },
+  grid: { kind: "path", default: "docs/gallery.jpg", help: "the grid JPEG to write" },
+  size: { kind: "int", min: 1, default: 192, help: "long side of every run (px)" },
+  iterations: { kind: "int", min: 1, default: 60, help: "iterations of every run" },
+  "scale-iterations": {
+    kind: "list",
+    default: ["36", "15", "9"],
+    help: "iterations per scale of the 3-scale run, coarsest first",
+  },
+  "tv-weight": { kind: "number", min: 0, default: 30, help: "--tv-weight of the TV picture" },
+  "cell-scale": {
+    kind: "int",
+    min: 1,
+    default: 2,
+    help: "each picture enlarged (nearest neighbour) this many times in the grid",
+  },
+  only: {
+    kind: "list",
+    choices: [...SHOTS.map((s) => s.name), "none"],
+    noun: "shot",
+    defaultText: "all",
+    help: "the shots to run (none: only the grid and table from --out)",
+  },
+  help: { kind: "boolean", help: "print this table" },
+};
+
+function parseOptions(args: string[]): Options & { help: boolean } {
+  const v = parseFlagTable(args, FLAGS);
   return {
-    content: values.content,
-    styles: values.styles,
-    weights: values.weights,
-    out: values.out,
-    grid: values.grid,
-    size: Number(values.size),
-    iterations: Number(values.iterations),
-    scaleIterations: values["scale-iterations"],
-    tvWeight: Number(values["tv-weight"]),
-    cellScale: Number(values["cell-scale"]),
-    only: values.only ?? null,
+    content: v.content as string,
+    styles: v.styles as string,
+    weights: v.weights as string,
+    out: v.out as string,
+    grid: v.grid as string,
+    size: v.size as number,
+    iterations: v.iterations as number,
+    scaleIterations: (v["scale-iterations"] as string[]).join(","),
+    tvWeight: v["tv-weight"] as number,
+    cellScale: v["cell-scale"] as number,
+    only: (v.only as string[] | undefined) ?? null,
+    help: v.help === true,
   };
 }
 
@@ -252,8 +281,12 @@ async function speedTable(shots: Shot[], o: Options): Promise<string> {
 
 async function main(): Promise<void> {
   const o = parseOptions(Deno.args);
+  if (o.help) {
+    console.log(flagHelp("deno run -A bench/gallery.ts [options]", FLAGS));
+    return;
+  }
   await Deno.mkdir(o.out, { recursive: true });
-  const wanted = o.only === null ? SHOTS : SHOTS.filter((s) => o.only!.split(",").includes(s.name));
+  const wanted = o.only === null ? SHOTS : SHOTS.filter((s) => o.only!.includes(s.name));
   for (const s of wanted) {
     const r = await stylize(s, o);
     console.error(`[gallery] ${s.name}: ${r.wall_s.toFixed(1)} s`);
@@ -265,4 +298,4 @@ async function main(): Promise<void> {
   console.log(await speedTable(present, o));
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await runMain(main);

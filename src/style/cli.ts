@@ -23,7 +23,7 @@ import { runMain } from "../util/errors.ts";
 import { flagHelp, type FlagTable, parseFlagTable } from "../util/flags.ts";
 import { KERNEL_CHOICES, selectKernelsByName } from "../ops.ts";
 import { resolvePlan, type StylizePlan } from "./plan.ts";
-import { checkOutputs, planOutputs } from "./outputs.ts";
+import { checkOutputs, type OutputPlan, planOutputs } from "./outputs.ts";
 import { checkRunSizes } from "./sizes.ts";
 import { makeBatches, runBatches } from "./batches.ts";
 import { StopSignals } from "./signals.ts";
@@ -291,16 +291,8 @@ export function logHeader(plan: StylizePlan): Record<string, unknown> {
   };
 }
 
-/** Run `deno task stylize` with the given command-line arguments. */
-export async function stylizeMain(args: string[]): Promise<void> {
-  const v = parseFlagTable(args, STYLIZE_OPTIONS);
-  if (v.help) {
-    console.log(helpText());
-    return;
-  }
-  // Every flag was parsed and bounded by the table; the plan checks how they combine.
-  const plan = await resolvePlan(v);
-  const outputs = await planOutputs(plan.content, plan.out, plan.outIsDir, plan.contentPaths);
+/** Every file the run will read or write, checked before any work (see `./outputs.ts`). */
+async function checkPlanOutputs(plan: StylizePlan, outputs: OutputPlan): Promise<void> {
   await checkOutputs({
     contentPaths: plan.contentPaths,
     contentDir: plan.outIsDir ? plan.content : null,
@@ -319,6 +311,19 @@ export async function stylizeMain(args: string[]): Promise<void> {
       : [],
     log: plan.log ?? null,
   });
+}
+
+/** Run `deno task stylize` with the given command-line arguments. */
+export async function stylizeMain(args: string[]): Promise<void> {
+  const v = parseFlagTable(args, STYLIZE_OPTIONS);
+  if (v.help) {
+    console.log(helpText());
+    return;
+  }
+  // Every flag was parsed and bounded by the table; the plan checks how they combine.
+  const plan = await resolvePlan(v);
+  const outputs = await planOutputs(plan.content, plan.out, plan.outIsDir, plan.contentPaths);
+  await checkPlanOutputs(plan, outputs);
   // Sizes before anything else, from the headers; then weights (a missing layer stops here).
   const { styleBytes, groups, loadOpts } = await checkRunSizes(plan);
   const weights = await loadStylizeWeights(plan.weights, plan.specs);

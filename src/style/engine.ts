@@ -191,19 +191,7 @@ export class GatysOptimizer {
       ? tiledFeatures(vgg, pContent, config.contentLayer, tile)
       : tf.tidy(() => vgg.features(pContent, [config.contentLayer])[config.contentLayer]);
     this.styleTargets = styleTargets(vgg, styles, config, h, w);
-    if (config.init === "content") this.x = pContent;
-    else {
-      const init = config.init;
-      tf.dispose(pContent);
-      this.x = init === "random"
-        ? tf.tidy(() =>
-          tf.add(
-            this.bounds.lo,
-            tf.mul(tf.randomUniform([b, h, w, 3], 0, 1, "float32", config.seed), 255),
-          ) as tf.Tensor4D
-        )
-        : preprocess(init.shape[0] === b ? init : tf.tile(init, [b, 1, 1, 1]));
-    }
+    this.x = startImage(pContent, config, this.bounds.lo);
     const optimizer = config.optimizer ?? "adam";
     if (optimizer !== "adam" && optimizer !== "lbfgs") {
       throw new Error(`unknown optimizer '${optimizer}' (known: adam, lbfgs)`);
@@ -218,23 +206,30 @@ export class GatysOptimizer {
     }
     this.bestLoss = new Array(b).fill(Infinity);
     this.bestStep = new Array(b).fill(null);
-    if (tile) {
-      this.valueAndGrad = (x) => {
-        const r = tiledValueAndGrad(this.vgg, x, {
-          ...config,
-          contentTarget: this.contentTarget,
-          styleTargets: this.styleTargets,
-          // The grid moves every evaluation so that no tile border stays in one place.
-          grid: tileGrid(vgg, h, w, tile, this.evaluations),
-        });
-        this.parts = r.parts;
-        return { value: r.value, grad: r.grad };
-      };
-    } else {
-      this.valueAndGrad = tf.valueAndGrad((x: tf.Tensor4D) => this.objective(x)) as unknown as (
+    this.valueAndGrad = tile
+      ? this.tiledObjective(tile, h, w)
+      : tf.valueAndGrad((x: tf.Tensor4D) => this.objective(x)) as unknown as (
         x: tf.Tensor4D,
       ) => { value: tf.Scalar; grad: tf.Tensor4D };
-    }
+  }
+
+  /** The objective and its gradient in tiles of `tile` px (see `./tiles.ts`); keeps the parts. */
+  private tiledObjective(
+    tile: number,
+    h: number,
+    w: number,
+  ): (x: tf.Tensor4D) => { value: tf.Scalar; grad: tf.Tensor4D } {
+    return (x) => {
+      const r = tiledValueAndGrad(this.vgg, x, {
+        ...this.config,
+        contentTarget: this.contentTarget,
+        styleTargets: this.styleTargets,
+        // The grid moves every evaluation so that no tile border stays in one place.
+        grid: tileGrid(this.vgg, h, w, tile, this.evaluations),
+      });
+      this.parts = r.parts;
+      return { value: r.value, grad: r.grad };
+    };
   }
 
   /**
@@ -496,6 +491,27 @@ export class GatysOptimizer {
     this.lbfgs = null;
     if (this.parts) this.parts.dispose();
   }
+}
+
+/**
+ * The first iterate, preprocessed: the content itself (`pContent`, taken
+ * over), seeded uniform noise over the valid range above `lo`, or the given
+ * image (tiled over the batch when it is one image); `pContent` is disposed
+ * when not used.
+ */
+function startImage(pContent: tf.Tensor4D, config: GatysConfig, lo: tf.Tensor1D): tf.Tensor4D {
+  if (config.init === "content") return pContent;
+  const init = config.init;
+  const [b, h, w] = pContent.shape;
+  tf.dispose(pContent);
+  return init === "random"
+    ? tf.tidy(() =>
+      tf.add(
+        lo,
+        tf.mul(tf.randomUniform([b, h, w, 3], 0, 1, "float32", config.seed), 255),
+      ) as tf.Tensor4D
+    )
+    : preprocess(init.shape[0] === b ? init : tf.tile(init, [b, 1, 1, 1]));
 }
 
 /**

@@ -124,6 +124,17 @@ export interface Box {
   hi: tf.Tensor;
 }
 
+/** A line search's accepted point per row: x, its gradient and values, and how each row fared. */
+interface Trial {
+  x: tf.Tensor2D;
+  g: tf.Tensor2D;
+  values: number[];
+  /** Rows whose search failed (they stay put). */
+  failed: boolean[];
+  /** Backtracks per row (-1: the search failed). */
+  backtracks: number[];
+}
+
 /**
  * Row-wise projected L-BFGS with a backtracking Armijo line search.
  *
@@ -227,11 +238,36 @@ export class Lbfgs {
    * ```
    */
   async iterate(): Promise<{ values: number[]; evaluations: number }> {
+    const startEvals = this.evaluations;
+    const { d, t } = await this.direction();
+    let trial: Trial | null = null;
+    try {
+      trial = await this.lineSearch(d, t);
+      await this.pushPair(trial.x, trial.g, trial.failed);
+      if (trial.failed.some(Boolean)) this.forget(trial.failed);
+      tf.dispose([this.x, this.g]);
+      this.x = trial.x;
+      this.g = trial.g;
+      const ft = trial.values;
+      this.f = [...ft];
+      this.iteration++;
+      this.lastBacktracks = trial.backtracks;
+      trial = null;
+      return { values: [...ft], evaluations: this.evaluations - startEvals };
+    } finally {
+      d.dispose();
+      if (trial) tf.dispose([trial.x, trial.g]);
+    }
+  }
+
+  /**
+   * The search direction from the two-loop recursion on the free (non-active)
+   * gradient, and each row's first trial step. Rows where it is not a descent
+   * direction fall back to steepest descent and forget their history.
+   */
+  private async direction(): Promise<{ d: tf.Tensor2D; t: number[] }> {
     const c = this.config;
     const b = this.x.shape[0];
-    const startEvals = this.evaluations;
-
-    // Direction from the two-loop recursion on the free (non-active) gradient.
     const [free, gp, d0] = tf.tidy(() => {
       const free = this.box ? freeMask(this.x, this.g, this.box) : tf.onesLike(this.g);
       const gp = tf.mul(this.g, free) as tf.Tensor2D;
@@ -258,8 +294,26 @@ export class Lbfgs {
       const l1 = st[2 * i + 1];
       return (l1 > 0 ? Math.min(1, 1 / l1) : 1) * c.learningRate;
     });
+    return { d, t };
+  }
 
-    // Projected backtracking Armijo, each row with its own step.
+  /** The trial point P(x + t d), each row with its own step. */
+  private trialPoint(d: tf.Tensor2D, t: number[]): tf.Tensor2D {
+    return tf.tidy(() => {
+      const raw = tf.add(this.x, tf.mul(d, tf.tensor2d(t, [t.length, 1]))) as tf.Tensor2D;
+      return this.box ? project(raw, this.box) : raw;
+    });
+  }
+
+  /**
+   * Projected backtracking Armijo, each row with its own step `t` (updated in
+   * place). Failed rows stay put (step 0, backtracks -1), and the point is then
+   * re-evaluated so that values and gradient belong to it. The caller owns the
+   * returned tensors.
+   */
+  private async lineSearch(d: tf.Tensor2D, t: number[]): Promise<Trial> {
+    const c = this.config;
+    const b = this.x.shape[0];
     const accepted = new Array(b).fill(false);
     const backtracks = new Array(b).fill(0);
     let xt: tf.Tensor2D | null = null;
@@ -268,11 +322,7 @@ export class Lbfgs {
     try {
       for (let k = 0; k <= c.maxBacktracks; k++) {
         tf.dispose([xt, gt].filter((v): v is tf.Tensor2D => v !== null));
-        xt = tf.tidy(() => {
-          const step = tf.tensor2d(t, [b, 1]);
-          const raw = tf.add(this.x, tf.mul(d, step)) as tf.Tensor2D;
-          return this.box ? project(raw, this.box) : raw;
-        });
+        xt = this.trialPoint(d, t);
         gt = null;
         const res = await this.fn(xt);
         this.evaluations++;
@@ -293,7 +343,6 @@ export class Lbfgs {
       }
       const failed = accepted.map((a) => !a);
       if (failed.some(Boolean)) {
-        // Failed rows stay put; re-evaluate so that values and gradient belong to the final point.
         failed.forEach((f, i) => {
           if (f) {
             t[i] = 0;
@@ -302,58 +351,51 @@ export class Lbfgs {
         });
         tf.dispose([xt!, gt!]);
         gt = null;
-        xt = tf.tidy(() => {
-          const raw = tf.add(this.x, tf.mul(d, tf.tensor2d(t, [b, 1]))) as tf.Tensor2D;
-          return this.box ? project(raw, this.box) : raw;
-        });
+        xt = this.trialPoint(d, t);
         const res = await this.fn(xt);
         this.evaluations++;
         gt = res.grad;
         ft = res.values;
       }
-
-      // Curvature pair, kept per row only when s·y is clearly positive.
-      const [s, y, pairStats] = tf.tidy(() => {
-        const s = tf.sub(xt!, this.x) as tf.Tensor2D;
-        const y = tf.sub(gt!, this.g) as tf.Tensor2D;
-        return [s, y, tf.stack([rowDot(s, y), rowDot(s, s), rowDot(y, y)], 1)] as const;
-      });
-      const ps = await pairStats.data();
-      pairStats.dispose();
-      const valid: boolean[] = [];
-      const rho: number[] = [];
-      for (let i = 0; i < b; i++) {
-        const [sy, ss, yy] = [ps[3 * i], ps[3 * i + 1], ps[3 * i + 2]];
-        const ok = !failed[i] && Number.isFinite(sy) && yy > 0 &&
-          sy > c.curvatureEps * Math.sqrt(ss * yy);
-        valid.push(ok);
-        rho.push(ok ? 1 / sy : 0);
-        if (ok) {
-          this.gamma[i] = sy / yy;
-          this.pairs[i]++;
-        }
-      }
-      const mask = rowMask(valid, s.shape);
-      this.s.push(tf.tidy(() => tf.where(mask, s, tf.zerosLike(s)) as tf.Tensor2D));
-      this.y.push(tf.tidy(() => tf.where(mask, y, tf.zerosLike(y)) as tf.Tensor2D));
-      this.rho.push(tf.tensor2d(rho, [b, 1]));
-      tf.dispose([s, y, mask]);
-      if (this.s.length > c.history) {
-        tf.dispose([this.s.shift()!, this.y.shift()!, this.rho.shift()!]);
-      }
-      if (failed.some(Boolean)) this.forget(failed);
-
-      tf.dispose([this.x, this.g]);
-      this.x = xt!;
-      this.g = gt!;
+      const trial = { x: xt!, g: gt!, values: ft, failed, backtracks };
       xt = gt = null;
-      this.f = [...ft];
-      this.iteration++;
-      this.lastBacktracks = backtracks;
-      return { values: [...ft], evaluations: this.evaluations - startEvals };
+      return trial;
     } finally {
-      d.dispose();
       tf.dispose([xt, gt].filter((v): v is tf.Tensor2D => v !== null));
+    }
+  }
+
+  /** Store the curvature pair of the step to `xt`, per row only when s·y is clearly positive. */
+  private async pushPair(xt: tf.Tensor2D, gt: tf.Tensor2D, failed: boolean[]): Promise<void> {
+    const c = this.config;
+    const b = this.x.shape[0];
+    const [s, y, pairStats] = tf.tidy(() => {
+      const s = tf.sub(xt, this.x) as tf.Tensor2D;
+      const y = tf.sub(gt, this.g) as tf.Tensor2D;
+      return [s, y, tf.stack([rowDot(s, y), rowDot(s, s), rowDot(y, y)], 1)] as const;
+    });
+    const ps = await pairStats.data();
+    pairStats.dispose();
+    const valid: boolean[] = [];
+    const rho: number[] = [];
+    for (let i = 0; i < b; i++) {
+      const [sy, ss, yy] = [ps[3 * i], ps[3 * i + 1], ps[3 * i + 2]];
+      const ok = !failed[i] && Number.isFinite(sy) && yy > 0 &&
+        sy > c.curvatureEps * Math.sqrt(ss * yy);
+      valid.push(ok);
+      rho.push(ok ? 1 / sy : 0);
+      if (ok) {
+        this.gamma[i] = sy / yy;
+        this.pairs[i]++;
+      }
+    }
+    const mask = rowMask(valid, s.shape);
+    this.s.push(tf.tidy(() => tf.where(mask, s, tf.zerosLike(s)) as tf.Tensor2D));
+    this.y.push(tf.tidy(() => tf.where(mask, y, tf.zerosLike(y)) as tf.Tensor2D));
+    this.rho.push(tf.tensor2d(rho, [b, 1]));
+    tf.dispose([s, y, mask]);
+    if (this.s.length > c.history) {
+      tf.dispose([this.s.shift()!, this.y.shift()!, this.rho.shift()!]);
     }
   }
 

@@ -435,6 +435,16 @@ export function checkSizes(
   limit: MemoryLimit,
   log: (line: string) => void = (l) => console.error(l),
 ): Map<string, GroupPlan> {
+  checkStyleSides(req, specs, checkContentSides(req, specs));
+  const out = new Map<string, GroupPlan>();
+  for (const [key, g] of sizeGroups(req.contents)) {
+    out.set(key, planGroup(req, key, g, specs, limit, log));
+  }
+  return out;
+}
+
+/** Every content image keeps the deepest layer at least 1x1; returns their long sides. */
+function checkContentSides(req: SizeRequest, specs: readonly ConvLayerSpec[]): Set<number> {
   const minSide = minImageSide(specs).side;
   const longSides = new Set<number>();
   for (const c of req.contents) {
@@ -449,6 +459,16 @@ export function checkSizes(
     );
     longSides.add(Math.max(c.size.width, c.size.height));
   }
+  return longSides;
+}
+
+/** Every style image, at the long side each content long side gives it, keeps the deepest layer. */
+function checkStyleSides(
+  req: SizeRequest,
+  specs: readonly ConvLayerSpec[],
+  longSides: Set<number>,
+): void {
+  const minSide = minImageSide(specs).side;
   for (const long of longSides) {
     const sl = req.styleLongSide(long);
     for (const s of req.styles) {
@@ -465,16 +485,20 @@ export function checkSizes(
       );
     }
   }
+}
+
+/** The content images by `WxH`, in order of first appearance. */
+function sizeGroups(
+  contents: SizeRequest["contents"],
+): Map<string, { size: Size; names: string[] }> {
   const groups = new Map<string, { size: Size; names: string[] }>();
-  for (const c of req.contents) {
+  for (const c of contents) {
     const key = `${c.size.width}x${c.size.height}`;
     const g = groups.get(key) ?? { size: c.size, names: [] };
     g.names.push(c.name);
     groups.set(key, g);
   }
-  const out = new Map<string, GroupPlan>();
-  for (const [key, g] of groups) out.set(key, planGroup(req, key, g, specs, limit, log));
-  return out;
+  return groups;
 }
 
 /** {@link checkSizes} for one group of same-sized images. */
@@ -493,10 +517,7 @@ function planGroup(
     : Math.min(req.batch, g.names.length);
   if (fits(g.size, want, specs, limit)) return { batch: req.overBatch === "one" ? 1 : req.batch };
   const mb = maxBatch(g.size, specs, limit);
-  const over = (n: number) =>
-    `need${n === 1 ? "s" : ""} more memory than ${limit.backend} has (about ${
-      gib(estimateStepBytes(g.size.width, g.size.height, n, specs))
-    } per step, over ${budget(limit)})`;
+  const over = overMemory(g.size, specs, limit);
   if (mb >= 1 && req.overBatch === "split") {
     log(`batch: ${want} image(s) of ${key} ${over(want)}; running them in batches of ${mb}`);
     return { batch: mb };
@@ -506,6 +527,31 @@ function planGroup(
       `--batch: ${want} images of ${key} px ${over(want)}; the largest batch that fits is ${mb}`,
     );
   }
+  return planOne(req, key, g, specs, limit, log);
+}
+
+/** `needs more memory than ...` for `n` images of `size`, in words. */
+function overMemory(
+  size: Size,
+  specs: readonly ConvLayerSpec[],
+  limit: MemoryLimit,
+): (n: number) => string {
+  return (n) =>
+    `need${n === 1 ? "s" : ""} more memory than ${limit.backend} has (about ${
+      gib(estimateStepBytes(size.width, size.height, n, specs))
+    } per step, over ${budget(limit)})`;
+}
+
+/** One image of a group is over the bound: tile it, or refuse with the largest size that fits. */
+function planOne(
+  req: SizeRequest,
+  key: string,
+  g: { size: Size; names: string[] },
+  specs: readonly ConvLayerSpec[],
+  limit: MemoryLimit,
+  log: (line: string) => void,
+): GroupPlan {
+  const over = overMemory(g.size, specs, limit);
   const what = req.overBatch === "refuse" ? "" : `${g.names[0]} at `;
   if (req.overOne === "tile") {
     const halo = tileHaloOf(specs), align = minImageSide(specs).side;
@@ -516,19 +562,12 @@ function planGroup(
       );
       return { batch: 1, tile };
     }
-    let lo = 1, hi = Math.max(g.size.width, g.size.height);
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (
-        largestTile(fitLongSide(g.size.width, g.size.height, mid), specs, limit, halo, align) >=
-          align
-      ) lo = mid;
-      else hi = mid - 1;
-    }
     throw new UserError(
       `${req.sizeFlag}: ${what}${key} px, even in tiles, ${
         over(1)
-      }; the largest that fits is ${req.sizeFlag} ${lo} (in tiles)`,
+      }; the largest that fits is ${req.sizeFlag} ${
+        largestTiledLongSide(g.size, specs, limit, halo, align)
+      } (in tiles)`,
     );
   }
   throw new UserError(
@@ -536,6 +575,25 @@ function planGroup(
       largestLongSide(g.size, 1, specs, limit)
     }`,
   );
+}
+
+/** The largest long side (`size`'s aspect ratio) whose tiles of at least `align` px fit; 1 if none. */
+function largestTiledLongSide(
+  size: Size,
+  specs: readonly ConvLayerSpec[],
+  limit: MemoryLimit,
+  halo: number,
+  align: number,
+): number {
+  let lo = 1, hi = Math.max(size.width, size.height);
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (
+      largestTile(fitLongSide(size.width, size.height, mid), specs, limit, halo, align) >= align
+    ) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /**

@@ -28,7 +28,13 @@ import { strictNumber } from "../util/cli.ts";
 import { UserError } from "../util/errors.ts";
 import { capWorkers } from "../util/host.ts";
 import type { FlagValues } from "../util/flags.ts";
-import { DEFAULT_LBFGS, profileByName, resolveWeights, type StylePresetName } from "./options.ts";
+import {
+  DEFAULT_LBFGS,
+  type LayerProfile,
+  profileByName,
+  resolveWeights,
+  type StylePresetName,
+} from "./options.ts";
 import type { StyleSettings } from "./pool.ts";
 
 /**
@@ -150,51 +156,12 @@ export async function resolvePlan(v: FlagValues): Promise<StylizePlan> {
   if (!content) throw new UserError("--content: required (an image file or a directory of images)");
   const profile = profileByName(str("profile")!);
   const ratio = num("ratio") ?? profile.presets[str("preset")! as StylePresetName];
-  const contentLayer = str("content-layer") ?? profile.contentLayer;
-  const styleLayers = (v["style-layers"] as string[] | undefined) ?? profile.styleLayers;
-  layersUpTo([contentLayer], "--content-layer");
-  const specs = layersUpTo([contentLayer, ...styleLayers], "--style-layers");
+  const { contentLayer, styleLayers, specs } = lossLayers(v, profile);
   const size = num("size");
-  const minSize = num("min-size");
-  if (minSize !== undefined && num("scales")! > 1) {
-    throw new UserError("--min-size: give --scales N or --min-size PX, not both");
-  }
-  if (minSize !== undefined && size !== undefined && minSize > size) {
-    throw new UserError(
-      `--min-size: ${minSize} px is above --size ${size}; it must be at most the final size`,
-    );
-  }
-  const tile = num("tile");
-  const align = 2 ** specs.filter((s) => s.poolBefore).length;
-  if (tile !== undefined && tile < align) {
-    throw new UserError(
-      `--tile: ${tile} px is smaller than ${specs[specs.length - 1].name} allows (after ${
-        Math.log2(align)
-      } 2x2 pools a tile needs at least ${align} px)`,
-    );
-  }
-  const { alpha, beta } = resolveWeights(ratio);
+  const scales = scaleSchedule(num("min-size"), num("scales")!, size);
+  const tile = tileSize(num("tile"), specs);
   const { stylePaths, styleWeights } = await styles(v);
   const tvWeight = num("tv-weight")!;
-  const optimizer = str("optimizer")! as "adam" | "lbfgs";
-  const settings: StyleSettings = {
-    alpha,
-    beta,
-    adam: {
-      learningRate: num("lr")!,
-      beta1: num("beta1")!,
-      beta2: num("beta2")!,
-      epsilon: num("epsilon")!,
-    },
-    optimizer,
-    lbfgs: {
-      ...DEFAULT_LBFGS,
-      history: num("lbfgs-history")!,
-      maxBacktracks: num("lbfgs-backtracks")!,
-    },
-    ...(stylePaths.length > 1 ? { styleWeights } : {}),
-    ...(tvWeight > 0 ? { tvWeight } : {}),
-  };
   return {
     content,
     ...await contentImages(content, str("out")),
@@ -210,7 +177,7 @@ export async function resolvePlan(v: FlagValues): Promise<StylizePlan> {
     contentLayer,
     styleLayers,
     specs,
-    settings,
+    settings: styleSettings(v, ratio, styleWeights, tvWeight),
     backend: str("backend")! as BackendChoice,
     kernels: str("kernels")!,
     workers: capWorkers(num("workers")),
@@ -221,13 +188,84 @@ export async function resolvePlan(v: FlagValues): Promise<StylizePlan> {
     pooling: str("pooling")! as Pooling,
     originalColors: v["original-colors"] === true,
     tvWeight,
-    scales: minSize !== undefined ? { minSize } : { scales: num("scales")! },
+    scales,
     scaleIterations: numberList(
       "--scale-iterations",
       v["scale-iterations"] as string[] | undefined,
       true,
     ),
-    tile: tile === undefined ? undefined : Math.floor(tile / align) * align,
+    tile,
     init: str("init")!,
+  };
+}
+
+/** The content and style layers (the profile's unless given) and the VGG layers up to the deepest. */
+function lossLayers(
+  v: FlagValues,
+  profile: LayerProfile,
+): { contentLayer: string; styleLayers: string[]; specs: ConvLayerSpec[] } {
+  const contentLayer = (v["content-layer"] as string | undefined) ?? profile.contentLayer;
+  const styleLayers = (v["style-layers"] as string[] | undefined) ?? profile.styleLayers;
+  layersUpTo([contentLayer], "--content-layer");
+  const specs = layersUpTo([contentLayer, ...styleLayers], "--style-layers");
+  return { contentLayer, styleLayers, specs };
+}
+
+/** The coarse-to-fine schedule: `--scales N` or `--min-size PX` (at most `--size`), not both. */
+function scaleSchedule(
+  minSize: number | undefined,
+  scales: number,
+  size: number | undefined,
+): { scales?: number; minSize?: number } {
+  if (minSize !== undefined && scales > 1) {
+    throw new UserError("--min-size: give --scales N or --min-size PX, not both");
+  }
+  if (minSize !== undefined && size !== undefined && minSize > size) {
+    throw new UserError(
+      `--min-size: ${minSize} px is above --size ${size}; it must be at most the final size`,
+    );
+  }
+  return minSize !== undefined ? { minSize } : { scales };
+}
+
+/** `--tile` rounded down to a multiple of the deepest pool's stride, or a UserError when below it. */
+function tileSize(tile: number | undefined, specs: readonly ConvLayerSpec[]): number | undefined {
+  const align = 2 ** specs.filter((s) => s.poolBefore).length;
+  if (tile !== undefined && tile < align) {
+    throw new UserError(
+      `--tile: ${tile} px is smaller than ${specs[specs.length - 1].name} allows (after ${
+        Math.log2(align)
+      } 2x2 pools a tile needs at least ${align} px)`,
+    );
+  }
+  return tile === undefined ? undefined : Math.floor(tile / align) * align;
+}
+
+/** The optimiser's settings: weights from the ratio, Adam, L-BFGS, the blend and TV when in use. */
+function styleSettings(
+  v: FlagValues,
+  ratio: number,
+  styleWeights: number[],
+  tvWeight: number,
+): StyleSettings {
+  const num = (k: string) => v[k] as number;
+  const { alpha, beta } = resolveWeights(ratio);
+  return {
+    alpha,
+    beta,
+    adam: {
+      learningRate: num("lr"),
+      beta1: num("beta1"),
+      beta2: num("beta2"),
+      epsilon: num("epsilon"),
+    },
+    optimizer: v.optimizer as "adam" | "lbfgs",
+    lbfgs: {
+      ...DEFAULT_LBFGS,
+      history: num("lbfgs-history"),
+      maxBacktracks: num("lbfgs-backtracks"),
+    },
+    ...(styleWeights.length > 1 ? { styleWeights } : {}),
+    ...(tvWeight > 0 ? { tvWeight } : {}),
   };
 }

@@ -355,46 +355,18 @@ export function tiledValueAndGrad(
   terms: TiledTerms,
 ): { value: tf.Scalar; grad: tf.Tensor4D; parts: tf.Tensor2D } {
   const [b, h, w] = x.shape;
-  const { contentLayer, styleLayers, alpha, beta, grid } = terms;
-  const cPools = poolsBefore(vgg, contentLayer);
-  const { grams, sse } = sumGrams(vgg, x, styleLayers, grid, {
-    layer: contentLayer,
+  const { alpha, beta } = terms;
+  const { grams, sse } = sumGrams(vgg, x, terms.styleLayers, terms.grid, {
+    layer: terms.contentLayer,
     target: terms.contentTarget,
   });
-  const [, hc, wc, nc] = terms.contentTarget.shape;
-  const wl = 1 / styleLayers.length;
-  // E_l per image and C_l = beta w_l dE_l/dG = beta w_l (G - A) / (2 N^2 M^2), both from the global G.
-  const [s, coefs] = tf.tidy(() => {
-    const es: tf.Tensor1D[] = [], cs: tf.Tensor3D[] = [];
-    styleLayers.forEach((name, l) => {
-      const p = poolsBefore(vgg, name);
-      const m = Math.floor(h / 2 ** p) * Math.floor(w / 2 ** p);
-      const n = grams[l].shape[2];
-      const d = tf.sub(grams[l], terms.styleTargets[l]);
-      es.push(tf.div(tf.sum(tf.square(d), [1, 2]), 4 * n * n * m * m) as tf.Tensor1D);
-      cs.push(tf.keep(tf.mul(d, (beta * wl) / (2 * n * n * m * m)) as tf.Tensor3D));
-    });
-    return [tf.mul(tf.addN(es), wl) as tf.Tensor1D, cs] as const;
-  });
+  const [s, coefs] = styleCoefficients(vgg, grams, terms, h, w);
   tf.dispose(grams);
+  const [, hc, wc, nc] = terms.contentTarget.shape;
   const count = hc * wc * nc;
   let grad = tf.zeros([b, h, w, 3]) as tf.Tensor4D;
-  for (const t of grid) {
-    const g = tf.tidy(() =>
-      tf.grad((xt: tf.Tensor) => {
-        const feats = vgg.features(xt as tf.Tensor4D, [...new Set([contentLayer, ...styleLayers])]);
-        const cf = cropCore(feats[contentLayer], t, h, w, cPools);
-        let obj = tf.mul(
-          tf.sum(tf.squaredDifference(cf, targetCore(terms.contentTarget, t, h, w, cPools))),
-          alpha / count,
-        );
-        styleLayers.forEach((name, l) => {
-          const f = flat(cropCore(feats[name], t, h, w, poolsBefore(vgg, name)));
-          obj = tf.add(obj, tf.sum(tf.mul(coefs[l], tf.matMul(f, f, true, false))));
-        });
-        return obj as tf.Scalar;
-      })(tileInput(x, t)) as tf.Tensor4D
-    );
+  for (const t of terms.grid) {
+    const g = tileGrad(vgg, x, t, terms, coefs, count);
     const prev = grad;
     grad = tf.tidy(() =>
       tf.add(prev, tf.pad(g, [[0, 0], [t.py0, h - t.py1], [t.px0, w - t.px1], [0, 0]]))
@@ -404,21 +376,91 @@ export function tiledValueAndGrad(
   tf.dispose(coefs);
   const tvW = terms.tvWeight ?? 0;
   const c = tf.div(sse!, count) as tf.Tensor1D;
-  let tv = tf.zerosLike(c);
-  if (tvW > 0) {
-    tv.dispose();
-    const { value, grad: tg } = tf.valueAndGrad((xx: tf.Tensor4D) => tf.sum(tvLoss(xx)))(x);
-    value.dispose();
-    tv = tvLoss(x);
-    const prev = grad;
-    grad = tf.tidy(() => tf.add(prev, tf.mul(tg, tvW)));
-    tf.dispose([prev, tg]);
-  }
+  const { tv, grad: withTv } = addTvGrad(x, grad, tvW, c);
   const parts = tf.tidy(() => {
     const total = tf.add(tf.add(tf.mul(c, alpha), tf.mul(s, beta)), tf.mul(tv, tvW));
     return tf.stack([c, s, tv, total]) as tf.Tensor2D;
   });
   const value = tf.tidy(() => tf.sum(parts.slice([3, 0], [1, b])) as tf.Scalar);
   tf.dispose([sse!, c, s, tv]);
-  return { value, grad, parts };
+  return { value, grad: withTv, parts };
+}
+
+/**
+ * From the global Grams: the style loss per image (sum_l w_l E_l) and, per
+ * layer, C_l = beta w_l dE_l/dG = beta w_l (G - A) / (2 N^2 M^2), the fixed
+ * coefficients of the second pass's surrogate.
+ */
+function styleCoefficients(
+  vgg: Vgg19,
+  grams: tf.Tensor3D[],
+  terms: TiledTerms,
+  h: number,
+  w: number,
+): readonly [tf.Tensor1D, tf.Tensor3D[]] {
+  const wl = 1 / terms.styleLayers.length;
+  return tf.tidy(() => {
+    const es: tf.Tensor1D[] = [], cs: tf.Tensor3D[] = [];
+    terms.styleLayers.forEach((name, l) => {
+      const p = poolsBefore(vgg, name);
+      const m = Math.floor(h / 2 ** p) * Math.floor(w / 2 ** p);
+      const n = grams[l].shape[2];
+      const d = tf.sub(grams[l], terms.styleTargets[l]);
+      es.push(tf.div(tf.sum(tf.square(d), [1, 2]), 4 * n * n * m * m) as tf.Tensor1D);
+      cs.push(tf.keep(tf.mul(d, (terms.beta * wl) / (2 * n * n * m * m)) as tf.Tensor3D));
+    });
+    return [tf.mul(tf.addN(es), wl) as tf.Tensor1D, cs] as const;
+  });
+}
+
+/**
+ * Pass 2 on one tile: the gradient, on the tile's padded input, of its content
+ * SSE (times alpha / count) plus the surrogate sum_l sum_ij C_l (F_t^T F_t)_ij.
+ */
+function tileGrad(
+  vgg: Vgg19,
+  x: tf.Tensor4D,
+  t: Tile,
+  terms: TiledTerms,
+  coefs: readonly tf.Tensor3D[],
+  count: number,
+): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  const { contentLayer, styleLayers } = terms;
+  const cPools = poolsBefore(vgg, contentLayer);
+  return tf.tidy(() =>
+    tf.grad((xt: tf.Tensor) => {
+      const feats = vgg.features(xt as tf.Tensor4D, [...new Set([contentLayer, ...styleLayers])]);
+      const cf = cropCore(feats[contentLayer], t, h, w, cPools);
+      let obj = tf.mul(
+        tf.sum(tf.squaredDifference(cf, targetCore(terms.contentTarget, t, h, w, cPools))),
+        terms.alpha / count,
+      );
+      styleLayers.forEach((name, l) => {
+        const f = flat(cropCore(feats[name], t, h, w, poolsBefore(vgg, name)));
+        obj = tf.add(obj, tf.sum(tf.mul(coefs[l], tf.matMul(f, f, true, false))));
+      });
+      return obj as tf.Scalar;
+    })(tileInput(x, t)) as tf.Tensor4D
+  );
+}
+
+/**
+ * The total variation per image (zeros like `like` when `tvW` is 0) and
+ * `grad` plus tvW times its gradient (the whole image at once: it is cheap);
+ * `grad` is disposed when replaced.
+ */
+function addTvGrad(
+  x: tf.Tensor4D,
+  grad: tf.Tensor4D,
+  tvW: number,
+  like: tf.Tensor1D,
+): { tv: tf.Tensor1D; grad: tf.Tensor4D } {
+  if (!(tvW > 0)) return { tv: tf.zerosLike(like), grad };
+  const { value, grad: tg } = tf.valueAndGrad((xx: tf.Tensor4D) => tf.sum(tvLoss(xx)))(x);
+  value.dispose();
+  const tv = tvLoss(x);
+  const sum = tf.tidy(() => tf.add(grad, tf.mul(tg, tvW))) as tf.Tensor4D;
+  tf.dispose([grad, tg]);
+  return { tv, grad: sum };
 }
