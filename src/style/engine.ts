@@ -179,7 +179,6 @@ export class GatysOptimizer {
     content: tf.Tensor4D,
     styles: tf.Tensor4D[],
     private readonly config: GatysConfig,
-    warm?: AdamState,
   ) {
     if (config.styleLayers.length === 0) throw new Error("at least one style layer is needed");
     this.outputs = [...new Set([config.contentLayer, ...config.styleLayers])];
@@ -197,7 +196,7 @@ export class GatysOptimizer {
       throw new Error(`unknown optimizer '${optimizer}' (known: adam, lbfgs)`);
     }
     if (optimizer === "adam") {
-      this.adam = warm ?? { m: tf.zerosLike(this.x), v: tf.zerosLike(this.x), t: 0 };
+      this.adam = { m: tf.zerosLike(this.x), v: tf.zerosLike(this.x), t: 0 };
     } else {
       this.boundsFlat = {
         lo: tf.tile(this.bounds.lo, [h * w]) as tf.Tensor1D,
@@ -234,18 +233,15 @@ export class GatysOptimizer {
 
   /**
    * Set up an optimisation; `content` is `[B,H,W,3]` and `style` `[1,h,w,3]`
-   * (or several, blended by `config.styleWeights`), RGB in [0, 255]. `warm`, an
-   * Adam state of x's shape (e.g. carried from a coarser scale), is taken over
-   * and disposed with the optimiser.
+   * (or several, blended by `config.styleWeights`), RGB in [0, 255].
    */
   static create(
     vgg: Vgg19,
     content: tf.Tensor4D,
     style: tf.Tensor4D | tf.Tensor4D[],
     config: GatysConfig,
-    warm?: AdamState,
   ): GatysOptimizer {
-    return new GatysOptimizer(vgg, content, Array.isArray(style) ? style : [style], config, warm);
+    return new GatysOptimizer(vgg, content, Array.isArray(style) ? style : [style], config);
   }
 
   /** Sum over the batch of alpha*content + beta*style (+ tv); keeps the per-image parts for reading. */
@@ -459,15 +455,6 @@ export class GatysOptimizer {
   /** The current image, RGB in [0, 255]. Caller disposes. */
   current(): tf.Tensor4D {
     return deprocess(this.x);
-  }
-
-  /**
-   * A copy of Adam's moments and step count (null with L-BFGS), e.g. to carry
-   * to the next scale. Caller disposes m and v.
-   */
-  adamState(): AdamState | null {
-    if (!this.adam) return null;
-    return { m: tf.clone(this.adam.m), v: tf.clone(this.adam.v), t: this.adam.t };
   }
 
   /** Lowest total loss so far per batch item among iterations >= 1 (Infinity before any). */
