@@ -20,7 +20,7 @@ import "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-webgpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import { UserError } from "./util/errors.ts";
+import { onBeforeExit, UserError } from "./util/errors.ts";
 
 export { tf };
 
@@ -155,6 +155,62 @@ export async function initBackend(choice: BackendChoice = "auto"): Promise<Backe
   if (!ok || tf.getBackend() !== name) {
     throw new UserError(`--backend ${name}: tfjs could not initialise the ${name} backend`);
   }
+  if (name === "webgpu") {
+    // An orderly release before the process (or a test module) ends; see releaseWebGpu.
+    globalThis.addEventListener("unload", releaseWebGpuNow);
+    onBeforeExit(releaseWebGpu);
+  }
   const line = `backend: ${name}${adapter ? ` (adapter: ${adapter})` : ""} [${why}]`;
   return { name, adapter, line };
+}
+
+/** The initialised webgpu backend (never initialising one), or null. */
+function liveWebGpu(): { device: GPUDevice; dispose(): void } | null {
+  const registry = (tf.engine() as unknown as { registry: Record<string, unknown> }).registry;
+  const b = registry["webgpu"] as { device?: GPUDevice; dispose(): void } | undefined;
+  return b?.device ? b as { device: GPUDevice; dispose(): void } : null;
+}
+
+/**
+ * Release the webgpu backend in order: wait until the queue is idle, free
+ * tfjs's buffer pools, then destroy the device, so no GPU work or mapped
+ * buffer outlives the JavaScript side when the process ends. Without it,
+ * the device and its buffers are torn down by the runtime at exit in no set
+ * order, which is where a WebGPU process has been seen to abort (glibc heap
+ * corruption, exit 134; README, known problems). {@link initBackend} arranges
+ * it for every process that starts webgpu: `runMain` awaits it, and an
+ * `unload` listener runs the synchronous part for anything else (a test
+ * module, a script that just ends). After it, tensors on webgpu are invalid;
+ * a later `initBackend("webgpu")` starts afresh.
+ *
+ * @example
+ * ```ts
+ * import { initBackend, releaseWebGpu } from "./tf.ts";
+ * await initBackend("webgpu");
+ * await releaseWebGpu(); // once the work is done, e.g. before exit
+ * ```
+ */
+export async function releaseWebGpu(): Promise<void> {
+  const b = liveWebGpu();
+  if (!b) return;
+  await b.device.queue.onSubmittedWorkDone().catch(() => {});
+  releaseWebGpuNow();
+}
+
+/** The synchronous part of {@link releaseWebGpu} (an `unload` listener cannot wait). */
+function releaseWebGpuNow(): void {
+  const b = liveWebGpu();
+  if (!b) return;
+  const engine = tf.engine() as unknown as {
+    registryFactory: Record<string, { factory: () => tf.KernelBackend; priority: number }>;
+  };
+  const entry = engine.registryFactory["webgpu"];
+  try {
+    b.dispose();
+  } finally {
+    b.device.destroy();
+    // Out of the engine, factory kept: a later initBackend("webgpu") starts a fresh device.
+    tf.removeBackend("webgpu");
+    if (entry) tf.registerBackend("webgpu", entry.factory, entry.priority);
+  }
 }

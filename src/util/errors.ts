@@ -55,6 +55,32 @@ export function isOsError(e: unknown): boolean {
     (e instanceof Error && /\(os error \d+\)/.test(e.message));
 }
 
+const exitHooks: (() => Promise<void>)[] = [];
+
+/**
+ * Register work that {@link runMain} awaits before the process exits, on
+ * success and on error alike (e.g. an orderly release of the GPU device; see
+ * `releaseWebGpu` in `src/tf.ts`). Hooks run once each, in order; one that
+ * throws does not stop the others or change the exit code.
+ *
+ * @example
+ * ```ts
+ * import { onBeforeExit } from "./errors.ts";
+ * onBeforeExit(async () => console.error("bye"));
+ * ```
+ */
+export function onBeforeExit(hook: () => Promise<void>): void {
+  if (!exitHooks.includes(hook)) exitHooks.push(hook);
+}
+
+async function runExitHooks(): Promise<void> {
+  for (const hook of exitHooks.splice(0)) {
+    try {
+      await hook();
+    } catch { /* exiting anyway: the hook's failure must not mask the real outcome */ }
+  }
+}
+
 /**
  * Run an entry point's main function: a {@link UserError} becomes one line on
  * stderr and exit code 2, and so does an OS error on a file ({@link isOsError});
@@ -69,8 +95,10 @@ export function isOsError(e: unknown): boolean {
 export async function runMain(main: () => Promise<void>): Promise<never> {
   try {
     await main();
+    await runExitHooks();
     Deno.exit(0);
   } catch (e) {
+    await runExitHooks();
     if (e instanceof UserError) {
       console.error(`error: ${e.message}`);
       Deno.exit(2);
