@@ -22,7 +22,7 @@
  */
 import { tf } from "../tf.ts";
 import type { RgbImage } from "../images/io.ts";
-import type { AdamState } from "../ops.ts";
+import type { AdamState } from "../ops/active.ts";
 import type { Vgg19 } from "../vgg/model.ts";
 import { type GatysConfig, GatysOptimizer, type LossValues } from "./engine.ts";
 

@@ -13,14 +13,14 @@
  *
  * @example
  * ```ts
- * import { activeKernels, useKernels, STOCK_KERNELS } from "./ops.ts";
+ * import { activeKernels, useKernels, STOCK_KERNELS } from "./active.ts";
  * useKernels(STOCK_KERNELS);
  * console.log(activeKernels().name); // "stock"
  * ```
  * @module
  */
-import { tf } from "./tf.ts";
-import { UserError } from "./util/errors.ts";
+import { tf } from "../tf.ts";
+import { UserError } from "../util/errors.ts";
 import type { KernelSet, KernelSetName } from "./kernel_set.ts";
 import { STOCK_KERNELS } from "./stock_kernels.ts";
 
@@ -53,8 +53,8 @@ export const KERNEL_CHOICES: readonly string[] = ["auto", "custom", "stock"];
  *
  * @example
  * ```ts
- * import { initBackend } from "./tf.ts";
- * import { selectKernels, useKernels } from "./ops.ts";
+ * import { initBackend } from "../tf.ts";
+ * import { selectKernels, useKernels } from "./active.ts";
  * const { name } = await initBackend("auto");
  * useKernels(await selectKernels("auto", name));
  * ```
@@ -77,8 +77,8 @@ export async function selectKernels(
     );
   }
   // Loaded on demand: cpu and wasm runs never need the WGSL side.
-  if (name === "auto") return await (await import("./gpu/auto.ts")).openAutoKernels();
-  const { CUSTOM_KERNELS, initCustomKernels } = await import("./gpu/kernels.ts");
+  if (name === "auto") return await (await import("../gpu/auto.ts")).openAutoKernels();
+  const { CUSTOM_KERNELS, initCustomKernels } = await import("../gpu/kernels.ts");
   await initCustomKernels();
   return CUSTOM_KERNELS;
 }
@@ -90,7 +90,7 @@ export async function selectKernels(
  *
  * @example
  * ```ts
- * import { selectKernelsByName } from "./ops.ts";
+ * import { selectKernelsByName } from "./active.ts";
  * console.log(await selectKernelsByName("auto", "cpu")); // "stock"
  * ```
  */
