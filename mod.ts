@@ -35,7 +35,8 @@
  * @module
  */
 export { type BackendChoice, type BackendInfo, type BackendName, initBackend } from "./src/tf.ts";
-export { type AdamConfig, type KernelSetName, selectKernelsByName } from "./src/ops/active.ts";
+export type { AdamConfig, KernelSetName } from "./src/ops/kernel_set.ts";
+export { selectKernelsByName } from "./src/gpu/select.ts";
 export type { LbfgsConfig } from "./src/style/lbfgs.ts";
 export { type CorruptionName, CORRUPTIONS } from "./src/images/corrupt.ts";
 export { loadImage, type LoadOptions, type RgbImage, savePng } from "./src/images/io.ts";

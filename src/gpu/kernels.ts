@@ -8,8 +8,8 @@
  * This module only assembles the set; each op lives in its own file (`conv.ts`
  * with `conv_texture.ts`, `maxpool.ts`, `gram.ts`, `style_loss.ts`, `adam.ts`),
  * each kernel is a descriptor (`registry.ts`), and the set is chosen in
- * `src/ops/active.ts` (`selectKernels`). It depends on the seam's types and the stock
- * set, never on `ops/active.ts`.
+ * `select.ts` (`selectKernels`). It depends on the seam's types and the stock
+ * set (`src/ops/`), which never import this folder.
  *
  * Shapes a kernel does not cover (a channel count that is not a multiple of
  * 4 for the vec4 kernels) fall back to the stock op, so any caller works.
@@ -77,7 +77,7 @@ export async function initCustomKernels(): Promise<void> {
 }
 
 /**
- * The custom kernel set. Call `selectKernels("custom")` (src/ops/active.ts) or
+ * The custom kernel set. Call `selectKernels("custom")` (`select.ts`) or
  * {@link initCustomKernels} once first: it compiles the WGSL.
  *
  * @example
