@@ -66,6 +66,6 @@ export {
   ENDPOINTS,
   STYLE_GROUPS,
   type StyleGroup,
-} from "./src/study/types.ts";
+} from "./src/report/schema.ts";
 export type { Shard } from "./src/study/shard.ts";
 export { runStudy, type StudyOutcome } from "./src/study/run.ts";
