@@ -122,13 +122,3 @@ Deno.test("the backend check lists what is missing and names the pinned tfjs ver
   ];
   assert.equal(pinned, `npm:@tensorflow/tfjs-backend-webgpu@${PINNED_WEBGPU_VERSION}`);
 });
-
-Deno.test("the seam has no import cycle: src/ops/ never imports src/gpu/", () => {
-  for (const e of Deno.readDirSync(`${REPO_ROOT}/src/ops`)) {
-    const text = Deno.readTextFileSync(`${REPO_ROOT}/src/ops/${e.name}`);
-    assert.ok(
-      !/from "\.\.\/gpu\/|import\("\.\.\/gpu\//.test(text),
-      `src/ops/${e.name} imports src/gpu/`,
-    );
-  }
-});
