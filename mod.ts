@@ -35,7 +35,8 @@
  * @module
  */
 export { type BackendChoice, type BackendInfo, type BackendName, initBackend } from "./src/tf.ts";
-export { type AdamConfig, type KernelSetName, selectKernelsByName } from "./src/ops.ts";
+export type { AdamConfig, KernelSetName } from "./src/ops/kernel_set.ts";
+export { selectKernelsByName } from "./src/gpu/select.ts";
 export type { LbfgsConfig } from "./src/style/lbfgs.ts";
 export { type CorruptionName, CORRUPTIONS } from "./src/images/corrupt.ts";
 export { loadImage, type LoadOptions, type RgbImage, savePng } from "./src/images/io.ts";
@@ -65,6 +66,6 @@ export {
   ENDPOINTS,
   STYLE_GROUPS,
   type StyleGroup,
-} from "./src/study/types.ts";
+} from "./src/report/schema.ts";
 export type { Shard } from "./src/study/shard.ts";
 export { runStudy, type StudyOutcome } from "./src/study/run.ts";

@@ -40,7 +40,8 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BackendName, initBackend, tf } from "../src/tf.ts";
-import { type KernelSet, selectKernels, STOCK_KERNELS, useKernels } from "../src/ops.ts";
+import { type KernelSet, STOCK_KERNELS, useKernels } from "../src/ops/active.ts";
+import { selectKernels } from "../src/gpu/select.ts";
 import { GpuContext } from "../src/gpu/device.ts";
 import type { AutoKernels } from "../src/gpu/auto.ts";
 import { registerNstKernels, unregisterNstKernels, withNstKernels } from "../src/gpu/register.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 import { initBackend, tf } from "../src/tf.ts";
-import { STOCK_KERNELS, useKernels } from "../src/ops.ts";
+import { STOCK_KERNELS, useKernels } from "../src/ops/active.ts";
 import { layersUpTo } from "../src/vgg/layers.ts";
 import { preprocess, Vgg19 } from "../src/vgg/model.ts";
 import { loadVggWeights } from "../src/vgg/weights.ts";

@@ -13,7 +13,7 @@
  * @module
  */
 import type { tf } from "../tf.ts";
-import type { AdamConfig, AdamState } from "../kernel_set.ts";
+import type { AdamConfig, AdamState } from "../ops/kernel_set.ts";
 import { type CopyStep, type DispatchStep, fold, GpuContext } from "./device.ts";
 import {
   checkShape,

@@ -20,7 +20,7 @@
  * @example
  * ```ts
  * import { initBackend } from "../tf.ts";
- * import { useKernels } from "../ops.ts";
+ * import { useKernels } from "../ops/active.ts";
  * import { openAutoKernels } from "./auto.ts";
  * await initBackend("webgpu");
  * const auto = await openAutoKernels();
@@ -29,8 +29,8 @@
  * @module
  */
 import { tf } from "../tf.ts";
-import type { KernelSet } from "../kernel_set.ts";
-import { STOCK_KERNELS } from "../stock_kernels.ts";
+import type { KernelSet } from "../ops/kernel_set.ts";
+import { STOCK_KERNELS } from "../ops/stock_kernels.ts";
 import { median } from "../util/median.ts";
 import { GpuContext } from "./device.ts";
 import { CUSTOM_KERNEL_DESCRIPTORS, CUSTOM_KERNELS, initCustomKernels } from "./kernels.ts";

@@ -13,7 +13,7 @@
  * @module
  */
 import { tf } from "../tf.ts";
-import { STOCK_KERNELS } from "../stock_kernels.ts";
+import { STOCK_KERNELS } from "../ops/stock_kernels.ts";
 import {
   type Binding,
   type DispatchStep,

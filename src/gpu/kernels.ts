@@ -8,8 +8,8 @@
  * This module only assembles the set; each op lives in its own file (`conv.ts`
  * with `conv_texture.ts`, `maxpool.ts`, `gram.ts`, `style_loss.ts`, `adam.ts`),
  * each kernel is a descriptor (`registry.ts`), and the set is chosen in
- * `src/ops.ts` (`selectKernels`). It depends on the seam's types and the stock
- * set, never on `ops.ts`.
+ * `select.ts` (`selectKernels`). It depends on the seam's types and the stock
+ * set (`src/ops/`), which never import this folder.
  *
  * Shapes a kernel does not cover (a channel count that is not a multiple of
  * 4 for the vec4 kernels) fall back to the stock op, so any caller works.
@@ -17,7 +17,7 @@
  * @example
  * ```ts
  * import { initBackend } from "../tf.ts";
- * import { useKernels } from "../ops.ts";
+ * import { useKernels } from "../ops/active.ts";
  * import { CUSTOM_KERNELS, initCustomKernels } from "./kernels.ts";
  * await initBackend("webgpu");
  * await initCustomKernels();
@@ -25,7 +25,7 @@
  * ```
  * @module
  */
-import type { KernelSet } from "../kernel_set.ts";
+import type { KernelSet } from "../ops/kernel_set.ts";
 import { GpuContext } from "./device.ts";
 import { compileKernels, type KernelDescriptor, withoutRelu } from "./registry.ts";
 import {
@@ -77,12 +77,12 @@ export async function initCustomKernels(): Promise<void> {
 }
 
 /**
- * The custom kernel set. Call `selectKernels("custom")` (src/ops.ts) or
+ * The custom kernel set. Call `selectKernels("custom")` (`select.ts`) or
  * {@link initCustomKernels} once first: it compiles the WGSL.
  *
  * @example
  * ```ts
- * import { useKernels } from "../ops.ts";
+ * import { useKernels } from "../ops/active.ts";
  * import { CUSTOM_KERNELS, initCustomKernels } from "./kernels.ts";
  * await initCustomKernels();
  * useKernels(CUSTOM_KERNELS);

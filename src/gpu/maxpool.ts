@@ -12,7 +12,7 @@
  * @module
  */
 import { tf } from "../tf.ts";
-import { STOCK_KERNELS } from "../stock_kernels.ts";
+import { STOCK_KERNELS } from "../ops/stock_kernels.ts";
 import { type DispatchStep, fold, GpuContext } from "./device.ts";
 import {
   checkShape,

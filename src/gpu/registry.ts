@@ -170,7 +170,7 @@ export function pipelineOf(gpu: GpuContext, desc: KernelDescriptor): GPUComputeP
   if (!p) {
     throw new Error(
       `kernel ${desc.name} is not compiled for this backend: ` +
-        "call `await selectKernels('custom')` (src/ops.ts) first",
+        "call `await selectKernels('custom')` (src/gpu/select.ts) first",
     );
   }
   return p;

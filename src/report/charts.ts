@@ -25,7 +25,7 @@ import {
   STYLE_GROUPS,
   type StyleGroup,
   type StylizedRecord,
-} from "../study/types.ts";
+} from "./schema.ts";
 import { endpointLabel } from "./format.ts";
 import { CLASSIFIER_ORDER, configLabel, configOrder, type ConfigSummary } from "./summary.ts";
 

@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import { ENDPOINTS, type RunResult } from "../study/types.ts";
+import { ENDPOINTS, type RunResult } from "./schema.ts";
 import { configOrder, endpointValue } from "./summary.ts";
 
 /** Column names of results.csv, in order. */
@@ -61,7 +61,7 @@ function formatNumber(v: number): string {
  * @example
  * ```ts
  * import { resultsCsv } from "./csv.ts";
- * import type { RunResult } from "../study/types.ts";
+ * import type { RunResult } from "./schema.ts";
  * declare const runs: RunResult[];
  * await Deno.writeTextFile("results.csv", resultsCsv(runs));
  * ```

@@ -8,13 +8,13 @@
  * @example
  * ```ts
  * import { decide } from "./decision.ts";
- * import type { Comparison } from "../study/types.ts";
+ * import type { Comparison } from "./schema.ts";
  * declare const c: Comparison;
  * console.log(decide(c) ?? "no difference shown");
  * ```
  * @module
  */
-import type { Comparison, DiffStats } from "../study/types.ts";
+import type { Comparison, DiffStats } from "./schema.ts";
 import { ci, endpointLabel, NO_EVIDENCE, pValue, signed } from "./format.ts";
 import { configLabel } from "./summary.ts";
 
@@ -34,7 +34,7 @@ export function statsOf(c: Comparison, metric: DecisionMetric = "endpoint"): Dif
  * @example
  * ```ts
  * import { decide } from "./decision.ts";
- * import type { Comparison } from "../study/types.ts";
+ * import type { Comparison } from "./schema.ts";
  * declare const c: Comparison;
  * console.log(decide(c, "endpoint") ?? "no difference shown");
  * ```
@@ -58,7 +58,7 @@ export function decide(
  * @example
  * ```ts
  * import { readComparison } from "./decision.ts";
- * import type { Comparison } from "../study/types.ts";
+ * import type { Comparison } from "./schema.ts";
  * declare const c: Comparison;
  * console.log(readComparison(c));
  * ```

@@ -18,7 +18,7 @@ import {
   type Endpoint,
   ENDPOINTS,
   type EvalCondition,
-} from "../study/types.ts";
+} from "./schema.ts";
 import { comparisonSpec, type ShapeBiasPoint, shapeBiasSpec } from "./charts.ts";
 import { endpointTitle, mdeRange, readComparison } from "./decision.ts";
 import type { Block, Cell } from "./document.ts";

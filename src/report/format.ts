@@ -8,7 +8,7 @@
  * ```
  * @module
  */
-import type { Endpoint } from "../study/types.ts";
+import type { Endpoint } from "./schema.ts";
 import type { MeanStd } from "./summary.ts";
 
 /** The phrase used wherever the decision rule is not met. */

@@ -20,7 +20,7 @@ import {
   type EvaluationSet,
   type RunResult,
   type StylizedRecord,
-} from "../study/types.ts";
+} from "./schema.ts";
 import { writeTextAtomic } from "../util/fs.ts";
 import { type LossHistory, renderSvg } from "./charts.ts";
 import type { Block } from "./document.ts";

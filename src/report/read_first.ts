@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import { BASELINES, type Comparison, OPTIMISED_GROUPS, STYLED_GROUPS } from "../study/types.ts";
+import { BASELINES, type Comparison, OPTIMISED_GROUPS, STYLED_GROUPS } from "./schema.ts";
 import {
   compName,
   decide,

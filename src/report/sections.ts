@@ -14,7 +14,7 @@
  * @module
  */
 import { relative, resolve, sep } from "node:path";
-import { type Baseline, BASELINES } from "../study/types.ts";
+import { type Baseline, BASELINES } from "./schema.ts";
 import { exists } from "../util/fs.ts";
 import { lossSpec, metricBarSpec, stylizedSpec } from "./charts.ts";
 import type { Block, Cell } from "./document.ts";

@@ -27,7 +27,7 @@ import {
   type StyledGroup,
   type StyleGroup,
   type StylizedRecord,
-} from "../study/types.ts";
+} from "./schema.ts";
 
 /** Mean and sample standard deviation (n - 1; 0 when n < 2) of `n` values. */
 export interface MeanStd {
@@ -139,7 +139,7 @@ export function configOrder(classifier: ClassifierKind, style: StyleGroup, aug: 
  * @example
  * ```ts
  * import { summarize } from "./summary.ts";
- * import type { RunResult } from "../study/types.ts";
+ * import type { RunResult } from "./schema.ts";
  * declare const runs: RunResult[];
  * for (const s of summarize(runs)) console.log(s.classifier, s.label, s.accuracy.mean);
  * ```

@@ -98,7 +98,7 @@ import { UserError } from "../util/errors.ts";
 import { preprocess, Vgg19 } from "../vgg/model.ts";
 import { layersUpTo } from "../vgg/layers.ts";
 import { loadVggWeights } from "../vgg/weights.ts";
-import type { ClassifierKind } from "./types.ts";
+import type { ClassifierKind } from "../report/schema.ts";
 import { hash32, mulberry32 } from "../util/random.ts";
 
 /** Hyper-parameters of the transfer classifier. */

@@ -37,7 +37,7 @@ import {
   ENDPOINTS,
   STYLE_GROUPS,
   type StyleGroup,
-} from "./types.ts";
+} from "../report/schema.ts";
 import { type CorruptionName, CORRUPTIONS } from "../images/corrupt.ts";
 
 /** Every resolved knob of a study run. */

@@ -4,7 +4,7 @@
  * texture-shift accuracy, pooled corruption accuracy, shape bias) and the
  * cue-conflict decision counts behind shape bias (Geirhos et al. 2019).
  *
- * Endpoint definitions (see `ENDPOINTS` in ./types.ts):
+ * Endpoint definitions (see `ENDPOINTS` in src/report/schema.ts):
  *
  * - `texture_shift_accuracy`: correct / images over every `texture_shift`
  *   condition's images together (pooled);
@@ -31,7 +31,7 @@ import type {
   EvalCondition,
   RunEvaluation,
   ShapeBiasCounts,
-} from "./types.ts";
+} from "../report/schema.ts";
 
 /** The condition kind each endpoint beyond clean accuracy is computed from. */
 export const ENDPOINT_KINDS: Readonly<Record<Exclude<Endpoint, "clean_accuracy">, ConditionKind>> =

@@ -32,7 +32,7 @@ import type { StudyConfig } from "./config.ts";
 import type { Prepared } from "./prepare.ts";
 import { TEXTURE_CROP } from "./prepare.ts";
 import { type AddedImage, cueName, textureName } from "./stylize.ts";
-import type { EvalCondition, EvaluationSet } from "./types.ts";
+import type { EvalCondition, EvaluationSet } from "../report/schema.ts";
 
 /** The evaluation set and every condition image at the classifier's size, by name. */
 export interface Evaluation {

@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import type { ClassMetrics } from "./types.ts";
+import type { ClassMetrics } from "../report/schema.ts";
 
 /** Everything {@link computeMetrics} derives. */
 export interface Metrics {

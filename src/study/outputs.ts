@@ -30,7 +30,7 @@ import {
   SCHEMA_VERSION,
   STYLED_GROUPS,
   type StylizedRecord,
-} from "./types.ts";
+} from "../report/schema.ts";
 
 /** Everything the report phase writes from. */
 export interface OutputsInput {

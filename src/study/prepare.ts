@@ -36,7 +36,7 @@ import { makeDraws, makeSubsets, type Subset } from "./split.ts";
 import { sha256Hex } from "./cache.ts";
 import { basename, extname } from "node:path";
 import { hash32, mulberry32, shuffled } from "../util/random.ts";
-import type { CueConflictPair } from "./types.ts";
+import type { CueConflictPair } from "../report/schema.ts";
 
 /** The decoded dataset: per image, its `stylizeSize` square and its classifier-size version. */
 export interface Dataset {

@@ -26,7 +26,7 @@
  * @module
  */
 import { type BackendChoice, initBackend } from "../tf.ts";
-import { selectKernelsByName } from "../ops.ts";
+import { selectKernelsByName } from "../gpu/select.ts";
 import type { StudyConfig } from "./config.ts";
 import { StyleCache } from "./cache.ts";
 import { selectShard, type Shard } from "./shard.ts";

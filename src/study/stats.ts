@@ -39,8 +39,8 @@ import type {
   EvalCondition,
   RunResult,
   StyleGroup,
-} from "./types.ts";
-import { BASELINES, ENDPOINTS, OPTIMISED_GROUPS, STYLE_GROUPS } from "./types.ts";
+} from "../report/schema.ts";
+import { BASELINES, ENDPOINTS, OPTIMISED_GROUPS, STYLE_GROUPS } from "../report/schema.ts";
 import { ENDPOINT_KINDS, validateConditions, validatePredictions } from "./endpoints.ts";
 import { UserError } from "../util/errors.ts";
 

@@ -15,7 +15,7 @@
  */
 import type { RgbImage } from "../images/io.ts";
 import { type BackendChoice, initBackend } from "../tf.ts";
-import { selectKernelsByName } from "../ops.ts";
+import { selectKernelsByName } from "../gpu/select.ts";
 import { layersUpTo } from "../vgg/layers.ts";
 import { Vgg19 } from "../vgg/model.ts";
 import type { VggWeights } from "../vgg/weights.ts";

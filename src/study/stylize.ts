@@ -32,7 +32,7 @@ import type { StudyConfig } from "./config.ts";
 import { cacheKey, type StyleCache } from "./cache.ts";
 import type { Prepared } from "./prepare.ts";
 import { TEXTURE_CROP, toClassifierSize } from "./prepare.ts";
-import type { StyleGroup, StylizedRecord } from "./types.ts";
+import type { StyleGroup, StylizedRecord } from "../report/schema.ts";
 import { runStyleTasks } from "./style_tasks.ts";
 
 /** An added group (everything but `none`). */

@@ -28,7 +28,7 @@ import { canonicalJson, sha256Hex } from "./cache.ts";
 import { augmentSet, type AugmentTransform, staticTransforms } from "./augment.ts";
 import type { AddedImage } from "./stylize.ts";
 import { addedName } from "./stylize.ts";
-import type { ClassifierKind, EvalCondition, RunResult, StyleGroup } from "./types.ts";
+import type { ClassifierKind, EvalCondition, RunResult, StyleGroup } from "../report/schema.ts";
 import { runTrainJobs, type TrainJob } from "./train_tasks.ts";
 import type { Evaluation } from "./evaluation.ts";
 import { scoreEvaluation } from "./endpoints.ts";

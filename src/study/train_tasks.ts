@@ -27,7 +27,7 @@ import { UserError } from "../util/errors.ts";
 import { layersUpTo } from "../vgg/layers.ts";
 import { minImageSide } from "../style/limits.ts";
 import type { StudyConfig } from "./config.ts";
-import type { ClassifierKind, RunResult } from "./types.ts";
+import type { ClassifierKind, RunResult } from "../report/schema.ts";
 import { WorkerPool } from "../util/pool.ts";
 import type { TrainWorkerInit } from "./train_worker.ts";
 

@@ -21,7 +21,7 @@ import {
 } from "./options.ts";
 import { runMain } from "../util/errors.ts";
 import { flagHelp, type FlagTable, parseFlagTable } from "../util/flags.ts";
-import { KERNEL_CHOICES, selectKernelsByName } from "../ops.ts";
+import { KERNEL_CHOICES, selectKernelsByName } from "../gpu/select.ts";
 import { resolvePlan, type StylizePlan } from "./plan.ts";
 import { checkOutputs, type OutputPlan, planOutputs } from "./outputs.ts";
 import { checkRunSizes } from "./sizes.ts";

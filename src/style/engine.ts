@@ -30,7 +30,7 @@
  * @module
  */
 import { tf } from "../tf.ts";
-import { activeKernels, type AdamConfig, type AdamState } from "../ops.ts";
+import { activeKernels, type AdamConfig, type AdamState } from "../ops/active.ts";
 import { deprocess, pixelBounds, preprocess, type Vgg19 } from "../vgg/model.ts";
 import { contentLoss, gram, styleLayerLoss, tvLoss } from "./losses.ts";
 import { poolsBefore, tiledFeatures, tiledGrams, tiledValueAndGrad, tileGrid } from "./tiles.ts";

@@ -22,7 +22,7 @@
  * @module
  */
 import { tf } from "../tf.ts";
-import { activeKernels } from "../ops.ts";
+import { activeKernels } from "../ops/active.ts";
 
 /** Features `[B, H, W, N]` viewed as `[B, M = H*W, N]`. */
 function flatten(f: tf.Tensor4D): tf.Tensor3D {

@@ -31,7 +31,7 @@
  * @module
  */
 import { tf } from "../tf.ts";
-import { activeKernels } from "../ops.ts";
+import { activeKernels } from "../ops/active.ts";
 import type { ConvLayerSpec } from "../vgg/layers.ts";
 import type { Vgg19 } from "../vgg/model.ts";
 import { tvLoss } from "./losses.ts";

@@ -21,7 +21,7 @@
  */
 import { getThreadsCount, setThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { initBackend, tf } from "../tf.ts";
-import { selectKernelsByName } from "../ops.ts";
+import { selectKernelsByName } from "../gpu/select.ts";
 import { layersUpTo } from "../vgg/layers.ts";
 import { loadStylizeWeights } from "../vgg/random_weights.ts";
 import { Vgg19 } from "../vgg/model.ts";

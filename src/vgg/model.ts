@@ -1,6 +1,6 @@
 /**
  * VGG19's feature stack on tfjs tensors, run only as deep as the deepest layer
- * asked for. Convolutions go through the active kernel set (`src/ops.ts`) and
+ * asked for. Convolutions go through the active kernel set (`src/ops/active.ts`) and
  * carry their own gradient (input only: the weights are frozen), so a step on
  * any backend differentiates through the fast route.
  *
@@ -18,7 +18,7 @@
  * @module
  */
 import { tf } from "../tf.ts";
-import { activeKernels } from "../ops.ts";
+import { activeKernels } from "../ops/active.ts";
 import { CAFFE_MEAN_BGR, type ConvLayerSpec } from "./layers.ts";
 import type { VggWeights } from "./weights.ts";
 

@@ -11,7 +11,7 @@
 import { initBackend, tf } from "../../src/tf.ts";
 import { GpuContext } from "../../src/gpu/device.ts";
 import { conv3x3Relu } from "../../src/gpu/kernels.ts";
-import { selectKernels } from "../../src/ops.ts";
+import { selectKernels } from "../../src/gpu/select.ts";
 
 await initBackend("webgpu");
 await selectKernels("custom");

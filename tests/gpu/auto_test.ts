@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { HAS_WEBGPU } from "../_env.ts";
 import { initBackend, tf } from "../../src/tf.ts";
-import { STOCK_KERNELS } from "../../src/ops.ts";
+import { STOCK_KERNELS } from "../../src/ops/active.ts";
 import { GpuContext } from "../../src/gpu/device.ts";
 import {
   compileConvTiles,

@@ -122,15 +122,3 @@ Deno.test("the backend check lists what is missing and names the pinned tfjs ver
   ];
   assert.equal(pinned, `npm:@tensorflow/tfjs-backend-webgpu@${PINNED_WEBGPU_VERSION}`);
 });
-
-Deno.test("the seam has no import cycle: src/gpu/ never imports src/ops.ts", () => {
-  for (const e of Deno.readDirSync(`${REPO_ROOT}/src/gpu`)) {
-    const text = Deno.readTextFileSync(`${REPO_ROOT}/src/gpu/${e.name}`);
-    const imports = [...text.matchAll(/^import[^;]*from "([^"]+)";/gms)].map((m) => m[1]);
-    assert.ok(!imports.includes("../ops.ts"), `${e.name} imports ../ops.ts`);
-  }
-  for (const f of ["kernel_set.ts", "stock_kernels.ts"]) {
-    const text = Deno.readTextFileSync(`${REPO_ROOT}/src/${f}`);
-    assert.ok(!/from "\.\/(ops|gpu\/)/.test(text), `${f} depends on ops.ts or gpu/`);
-  }
-});

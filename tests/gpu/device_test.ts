@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { HAS_WEBGPU, REPO_ROOT } from "../_env.ts";
 import { initBackend, tf } from "../../src/tf.ts";
-import { selectKernels, STOCK_KERNELS } from "../../src/ops.ts";
+import { STOCK_KERNELS } from "../../src/ops/active.ts";
+import { selectKernels } from "../../src/gpu/select.ts";
 import { GpuContext } from "../../src/gpu/device.ts";
 import { missingBackendMembers } from "../../src/gpu/backend.ts";
 import {

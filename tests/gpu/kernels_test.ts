@@ -7,7 +7,7 @@
  * up to 9*512 terms in a different order). Adam is elementwise: 1e-5.
  */
 import { HAS_WEBGPU } from "../_env.ts";
-import { STOCK_KERNELS } from "../../src/ops.ts";
+import { STOCK_KERNELS } from "../../src/ops/active.ts";
 import {
   adamUpdateGpu,
   conv3x3Relu,

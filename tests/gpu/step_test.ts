@@ -11,7 +11,8 @@
 import assert from "node:assert/strict";
 import { HAS_WEBGPU, SHARED_WEIGHTS } from "../_env.ts";
 import { initBackend, tf } from "../../src/tf.ts";
-import { selectKernels, STOCK_KERNELS, useKernels } from "../../src/ops.ts";
+import { STOCK_KERNELS, useKernels } from "../../src/ops/active.ts";
+import { selectKernels } from "../../src/gpu/select.ts";
 import { GpuContext } from "../../src/gpu/device.ts";
 import { layersUpTo } from "../../src/vgg/layers.ts";
 import { preprocess, Vgg19 } from "../../src/vgg/model.ts";

@@ -26,7 +26,7 @@ import {
   STYLE_GROUPS,
   type StyleGroup,
   type StylizedRecord,
-} from "../../src/study/types.ts";
+} from "../../src/report/schema.ts";
 import { exists } from "../../src/util/fs.ts";
 /** Class names of the fixture. */
 export const CLASSES = ["butterfly", "crab", "scorpion"];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { scoreEvaluation, shapeBiasCounts, validateConditions } from "../../src/study/endpoints.ts";
-import type { EvalCondition } from "../../src/study/types.ts";
+import type { EvalCondition } from "../../src/report/schema.ts";
 
 const CLASSES = ["butterfly", "crab", "scorpion"];
 

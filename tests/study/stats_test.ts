@@ -24,8 +24,8 @@ import type {
   EvalCondition,
   RunResult,
   StyleGroup,
-} from "../../src/study/types.ts";
-import { ENDPOINTS } from "../../src/study/types.ts";
+} from "../../src/report/schema.ts";
+import { ENDPOINTS } from "../../src/report/schema.ts";
 import { UserError } from "../../src/util/errors.ts";
 import { hash32, mulberry32, randomInt } from "../../src/util/random.ts";
 

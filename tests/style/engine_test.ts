@@ -7,7 +7,7 @@ import { loadVggWeights } from "../../src/vgg/weights.ts";
 import { type GatysConfig, GatysOptimizer } from "../../src/style/engine.ts";
 import { loadImage } from "../../src/images/io.ts";
 import { DEFAULT_ADAM } from "../../src/style/options.ts";
-import { STOCK_KERNELS, useKernels } from "../../src/ops.ts";
+import { STOCK_KERNELS, useKernels } from "../../src/ops/active.ts";
 import { fromBatchTensor, stylizeBatch } from "../../src/style/run.ts";
 
 const contentLayer = "block2_conv1";

@@ -2,7 +2,7 @@
  * The seam's types: what a kernel set implements ({@link KernelSet}) and the
  * Adam state it updates. Nothing here depends on a backend or on another
  * module of the project, so the stock set (`stock_kernels.ts`), the custom WGSL
- * set (`gpu/kernels.ts`) and the selection (`ops.ts`) all import it without a cycle.
+ * set (`gpu/kernels.ts`) and the selection (`active.ts`) all import it without a cycle.
  *
  * @example
  * ```ts
@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import type { tf } from "./tf.ts";
+import type { tf } from "../tf.ts";
 
 /** The kernel sets there are (`auto` is a choice among them, not a set). */
 export type KernelSetName = "stock" | "custom";

@@ -5,13 +5,13 @@
  *
  * @example
  * ```ts
- * import { tf } from "./tf.ts";
+ * import { tf } from "../tf.ts";
  * import { STOCK_KERNELS } from "./stock_kernels.ts";
  * STOCK_KERNELS.gram(tf.ones([1, 4, 2])).print(); // all 4
  * ```
  * @module
  */
-import { tf } from "./tf.ts";
+import { tf } from "../tf.ts";
 import type { KernelSet } from "./kernel_set.ts";
 
 /**

@@ -1,12 +1,14 @@
 /**
- * The study's shared vocabulary: style groups, one trained classifier's
- * result, and the comparison of a configuration against the control. These
- * are the shapes written to `results.json` (see `SCHEMA_VERSION`).
+ * The `results.json` schema (see `SCHEMA_VERSION`), the report's input: style
+ * groups, endpoints, one trained classifier's result, and the comparison of a
+ * configuration against a baseline. The study writes these shapes and imports
+ * them from here; the report owns them so that it never imports `src/study/`
+ * (the folders form no cycle).
  *
  * @example
  * ```ts
- * import { STYLE_GROUPS, type RunResult } from "./types.ts";
- * console.log(STYLE_GROUPS.join("|")); // none|light|medium|heavy
+ * import { STYLE_GROUPS, type RunResult } from "./schema.ts";
+ * console.log(STYLE_GROUPS.join("|")); // none|copy|light|medium|heavy|bank
  * ```
  * @module
  */

@@ -1,43 +1,23 @@
 /**
- * The kernel seam. The hot operations of a Gatys step (3x3 conv + ReLU, its
- * input gradient, the Gram matrix, the style loss with its gradient, the Adam
- * update) go through the active {@link KernelSet}. `stock` is built from
- * tfjs ops and runs on every backend; `src/gpu/` provides `custom`, made of
- * hand-written WGSL kernels for the webgpu backend. Callers never branch on
- * which set is active, exactly like tfjs's per-backend kernel registry.
- *
- * Module graph (no cycle): `kernel_set.ts` (types) <- `stock_kernels.ts` <-
- * `gpu/kernels.ts` (the custom set); this module depends on all of them and
- * is the one place a set is chosen ({@link selectKernels}). The custom set is
- * loaded on demand, so cpu and wasm runs never load the WGSL side.
+ * The choice of a kernel set by name (`--kernels`): stock, custom (the WGSL
+ * kernels of this folder) or auto (measured per shape, `auto.ts`). It lives in
+ * `src/gpu/` because it is the one place that loads this folder's sets; the
+ * seam (`src/ops/`) never imports `src/gpu/`, so the folders form no cycle.
+ * The custom and auto sets are imported on demand, so cpu and wasm runs never
+ * load the WGSL side.
  *
  * @example
  * ```ts
- * import { activeKernels, useKernels, STOCK_KERNELS } from "./ops.ts";
- * useKernels(STOCK_KERNELS);
- * console.log(activeKernels().name); // "stock"
+ * import { initBackend } from "../tf.ts";
+ * import { selectKernelsByName } from "./select.ts";
+ * const { name } = await initBackend("auto");
+ * console.log(await selectKernelsByName("auto", name)); // "auto" on webgpu, else "stock"
  * ```
  * @module
  */
-import { tf } from "./tf.ts";
-import { UserError } from "./util/errors.ts";
-import type { KernelSet, KernelSetName } from "./kernel_set.ts";
-import { STOCK_KERNELS } from "./stock_kernels.ts";
-
-export type { AdamConfig, AdamState, KernelSet, KernelSetName } from "./kernel_set.ts";
-export { STOCK_KERNELS } from "./stock_kernels.ts";
-
-let active: KernelSet = STOCK_KERNELS;
-
-/** Make `set` the kernel set every later op call uses. */
-export function useKernels(set: KernelSet): void {
-  active = set;
-}
-
-/** The kernel set in use. */
-export function activeKernels(): KernelSet {
-  return active;
-}
+import { tf } from "../tf.ts";
+import { UserError } from "../util/errors.ts";
+import { type KernelSet, type KernelSetName, STOCK_KERNELS, useKernels } from "../ops/active.ts";
 
 /** Values `--kernels` accepts. */
 export const KERNEL_CHOICES: readonly string[] = ["auto", "custom", "stock"];
@@ -47,14 +27,15 @@ export const KERNEL_CHOICES: readonly string[] = ["auto", "custom", "stock"];
  * tfjs backend), compiled and ready for {@link useKernels}. `custom` (the WGSL
  * kernels) needs the webgpu backend; `auto` is, on webgpu, the set that
  * sends each op and shape to what was measured fastest on this adapter
- * (stock tfjs or a custom route and tile configuration, `gpu/auto.ts`; shapes
+ * (stock tfjs or a custom route and tile configuration, `auto.ts`; shapes
  * never met are measured once and cached), and stock everywhere else. An unknown name, or `custom` off webgpu, is a
  * {@link UserError} that names the fix.
  *
  * @example
  * ```ts
- * import { initBackend } from "./tf.ts";
- * import { selectKernels, useKernels } from "./ops.ts";
+ * import { initBackend } from "../tf.ts";
+ * import { useKernels } from "../ops/active.ts";
+ * import { selectKernels } from "./select.ts";
  * const { name } = await initBackend("auto");
  * useKernels(await selectKernels("auto", name));
  * ```
@@ -77,8 +58,8 @@ export async function selectKernels(
     );
   }
   // Loaded on demand: cpu and wasm runs never need the WGSL side.
-  if (name === "auto") return await (await import("./gpu/auto.ts")).openAutoKernels();
-  const { CUSTOM_KERNELS, initCustomKernels } = await import("./gpu/kernels.ts");
+  if (name === "auto") return await (await import("./auto.ts")).openAutoKernels();
+  const { CUSTOM_KERNELS, initCustomKernels } = await import("./kernels.ts");
   await initCustomKernels();
   return CUSTOM_KERNELS;
 }
@@ -90,7 +71,7 @@ export async function selectKernels(
  *
  * @example
  * ```ts
- * import { selectKernelsByName } from "./ops.ts";
+ * import { selectKernelsByName } from "./select.ts";
  * console.log(await selectKernelsByName("auto", "cpu")); // "stock"
  * ```
  */
