@@ -64,7 +64,7 @@
  * ```
  * @module
  */
-import sharp from "sharp";
+import { loadSharp, type Sharp } from "./vips.ts";
 import type { RgbImage } from "./io.ts";
 import { UserError } from "../util/errors.ts";
 import { hash32, mulberry32 } from "../util/random.ts";
@@ -208,11 +208,11 @@ function toBytes(img: RgbImage): Uint8Array {
 }
 
 /** A sharp pipeline (the package's types are an `export =` namespace deno cannot name). */
-type Pipeline = ReturnType<typeof sharp>;
+type Pipeline = ReturnType<Sharp>;
 
 /** A sharp pipeline reading raw 8-bit RGB. */
-function rawSharp(px: Uint8Array, width: number, height: number): Pipeline {
-  return sharp(px, { raw: { width, height, channels: 3 } });
+async function rawSharp(px: Uint8Array, width: number, height: number): Promise<Pipeline> {
+  return (await loadSharp())(px, { raw: { width, height, channels: 3 } });
 }
 
 /**
@@ -304,7 +304,7 @@ async function pixelate(img: RgbImage, factor: number): Promise<RgbImage> {
   const oh = Math.max(1, Math.floor(img.height * factor));
   const small = boxDownsample(img, ow, oh);
   return await readRaw(
-    rawSharp(toBytes(small), ow, oh).resize(img.width, img.height, {
+    (await rawSharp(toBytes(small), ow, oh)).resize(img.width, img.height, {
       fit: "fill",
       kernel: "nearest",
     }),
@@ -354,14 +354,14 @@ export async function corrupt(
     case "gaussian_blur": {
       const sigma = blurSigma(img.width, severity);
       return await readRaw(
-        rawSharp(toBytes(img), img.width, img.height)
+        (await rawSharp(toBytes(img), img.width, img.height))
           .blur({ sigma, precision: "float", minAmplitude: 0.001 }),
       );
     }
     case "jpeg": {
-      const jpg = await rawSharp(toBytes(img), img.width, img.height).jpeg({ quality: p })
+      const jpg = await (await rawSharp(toBytes(img), img.width, img.height)).jpeg({ quality: p })
         .toBuffer();
-      return await readRaw(sharp(jpg));
+      return await readRaw((await loadSharp())(jpg));
     }
   }
 }

@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import sharp from "sharp";
+import { loadSharp } from "./vips.ts";
 import { extname, join } from "node:path";
 import { UserError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/fs.ts";
@@ -89,7 +89,7 @@ export async function imageSize(
   label: string,
 ): Promise<{ width: number; height: number }> {
   try {
-    const meta = await sharp(bytes, { failOn: "error" }).metadata();
+    const meta = await (await loadSharp())(bytes, { failOn: "error" }).metadata();
     if (!meta.width || !meta.height) throw new Error("no image dimensions");
     const swap = (meta.orientation ?? 1) >= 5;
     return swap
@@ -119,7 +119,7 @@ export async function decodeImage(
 ): Promise<RgbImage> {
   try {
     // rotate() with no angle applies the EXIF orientation.
-    const base = sharp(bytes, { failOn: "error" }).rotate();
+    const base = (await loadSharp())(bytes, { failOn: "error" }).rotate();
     const meta = await base.metadata();
     if (!meta.width || !meta.height) throw new Error("no image dimensions");
     // EXIF orientations 5..8 swap width and height once applied.
@@ -157,7 +157,9 @@ export async function decodeImage(
 export async function encodePng(img: RgbImage): Promise<Uint8Array> {
   const px = new Uint8Array(img.width * img.height * 3);
   for (let i = 0; i < px.length; i++) px[i] = Math.max(0, Math.min(255, Math.round(img.data[i])));
-  const buf = await sharp(px, { raw: { width: img.width, height: img.height, channels: 3 } })
+  const buf = await (await loadSharp())(px, {
+    raw: { width: img.width, height: img.height, channels: 3 },
+  })
     .withMetadata({ icc: "srgb" }).png().toBuffer();
   return new Uint8Array(buf);
 }

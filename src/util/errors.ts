@@ -58,6 +58,29 @@ export function isOsError(e: unknown): boolean {
 const exitHooks: (() => Promise<void>)[] = [];
 
 /**
+ * End the process with `code` without running the native libraries' exit-time
+ * destructors: dispatch `unload` as `Deno.exit` does, then call libc's
+ * `_exit` (Linux with FFI allowed; elsewhere `Deno.exit`). In the one
+ * exit-time abort whose core was caught (glibc "corrupted size vs.
+ * prev_size", exit 134), `exit()` was running libvips's ELF destructors while
+ * a libvips thread freed memory (README, Tests). Everything a program writes
+ * is written synchronously or awaited before this point (console output,
+ * files renamed into place), and the OS frees the rest.
+ */
+function exitNow(code: number): never {
+  globalThis.dispatchEvent(new Event("unload"));
+  if (
+    Deno.build.os === "linux" && Deno.permissions.querySync({ name: "ffi" }).state === "granted"
+  ) {
+    try {
+      const libc = Deno.dlopen("libc.so.6", { _exit: { parameters: ["i32"], result: "void" } });
+      libc.symbols._exit(code);
+    } catch { /* no glibc: the ordinary exit below */ }
+  }
+  Deno.exit(code);
+}
+
+/**
  * Register work that {@link runMain} awaits before the process exits, on
  * success and on error alike (e.g. an orderly release of the GPU device; see
  * `releaseWebGpu` in `src/tf.ts`). Hooks run once each, in order; one that
@@ -96,23 +119,23 @@ export async function runMain(main: () => Promise<void>): Promise<never> {
   try {
     await main();
     await runExitHooks();
-    Deno.exit(0);
+    exitNow(0);
   } catch (e) {
     await runExitHooks();
     if (e instanceof UserError) {
       console.error(`error: ${e.message}`);
-      Deno.exit(2);
+      exitNow(2);
     }
     if (e instanceof ExitError) {
       if (e.message) console.error(e.message);
-      Deno.exit(e.code);
+      exitNow(e.code);
     }
     if (isOsError(e)) {
       // An OS error on a path the user gave (permissions, a full disk, ...): one line too.
       console.error(`error: ${(e as Error).message.replace(/\s+/g, " ")}`);
-      Deno.exit(2);
+      exitNow(2);
     }
     console.error(e);
-    Deno.exit(1);
+    exitNow(1);
   }
 }

@@ -73,3 +73,16 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "the WebGPU test process has not loaded libvips (sharp loads only when an image is coded)",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    // The exit-time abort's core showed exit() in libvips's destructors racing a libvips thread
+    // (README, Tests); this process runs every tests/gpu/ file before this one and none codes an
+    // image, so libvips must not be mapped. A static `import sharp` anywhere on their import
+    // graphs would map it.
+    const maps = await Deno.readTextFile("/proc/self/maps");
+    assert.equal(maps.includes("libvips"), false, "libvips is mapped in this process");
+  },
+});
