@@ -11,15 +11,17 @@
 // Dispatch: x = column tile (ceil(N / TILE_N)); the (image, row tile) pair is linear in
 // wid.y + wid.z * num_workgroups.y, folded because batch * M / 64 can pass 65535.
 //
-// Tiles: as in conv3x3_relu.wgsl, 8 x 8 threads own a 64 x 64 block of out, 8 x 8 per thread (two
-// vec4 slots of rows and two of columns, 8 slots apart), K staged TILE_K = 16 per barrier in two
-// 4 KiB tiles. Every global load is one aligned vec4: a row of f holds 4 consecutive k, a row of d
-// 4 consecutive n.
+// Tiles: 8 x 8 threads own a 64 x 64 block of out, each an 8 x 8 register block of the
+// microkernel in gemm_core.wgsl (included at the end; it says why 8 x 8), K staged TILE_K = 16
+// per barrier in two 4 KiB tiles. Every global load is one aligned vec4: a row of f holds 4
+// consecutive k, a row of d 4 consecutive n.
 
 const WG: u32 = 8u;
+const WG_X: u32 = WG; // threads along n (gemm_core.wgsl's column slot stride)
+const WG_Y: u32 = WG; // threads along m (its row slot stride)
 const WG_SIZE: u32 = WG * WG;
-const TILE_M: u32 = WG * 8u;
-const TILE_N: u32 = WG * 8u;
+const TILE_M: u32 = WG_Y * THREAD_M;
+const TILE_N: u32 = WG_X * THREAD_N;
 override TILE_K: u32; // reduction depth per barrier, set by the host (checked: 4 | TILE_K)
 const TILE_M4: u32 = TILE_M / 4u;
 const TILE_N4: u32 = TILE_N / 4u;
@@ -39,9 +41,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> d: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> p: Params;
-
-var<workgroup> a_tile: array<vec4<f32>, TILE_K * TILE_M4>; // [k][m / 4]
-var<workgroup> b_tile: array<vec4<f32>, TILE_K * TILE_N4>; // [k][n / 4]
 
 fn store(b: u32, m: u32, n4: u32, v: vec4<f32>) {
   if (m < p.m && n4 < p.n4) {
@@ -64,25 +63,8 @@ fn main(
   let m_base = (linear - b * p.m_tiles) * TILE_M;
   let n_base4 = wid.x * TILE_N4;
   let a_m = m_base + lidx;
-  let a_slot = lidx / 4u;
-  let a_lane = lidx % 4u;
 
-  var acc00_0 = vec4<f32>(0.0);
-  var acc00_1 = vec4<f32>(0.0);
-  var acc01_0 = vec4<f32>(0.0);
-  var acc01_1 = vec4<f32>(0.0);
-  var acc02_0 = vec4<f32>(0.0);
-  var acc02_1 = vec4<f32>(0.0);
-  var acc03_0 = vec4<f32>(0.0);
-  var acc03_1 = vec4<f32>(0.0);
-  var acc10_0 = vec4<f32>(0.0);
-  var acc10_1 = vec4<f32>(0.0);
-  var acc11_0 = vec4<f32>(0.0);
-  var acc11_1 = vec4<f32>(0.0);
-  var acc12_0 = vec4<f32>(0.0);
-  var acc12_1 = vec4<f32>(0.0);
-  var acc13_0 = vec4<f32>(0.0);
-  var acc13_1 = vec4<f32>(0.0);
+  var acc: GemmAcc; // zeroed
 
   for (var k0 = 0u; k0 < p.n; k0 += TILE_K) {
     for (var g = 0u; g < TILE_K4; g++) {
@@ -91,11 +73,7 @@ fn main(
       if (a_m < p.m && k4 < p.n4) {
         va = f[(b * p.m + a_m) * p.n4 + k4];
       }
-      let row = g * 4u * TILE_M4 + a_slot;
-      a_tile[row][a_lane] = va.x;
-      a_tile[row + TILE_M4][a_lane] = va.y;
-      a_tile[row + 2u * TILE_M4][a_lane] = va.z;
-      a_tile[row + 3u * TILE_M4][a_lane] = va.w;
+      gemm_stage_a(g, lidx, va);
     }
     for (var g = 0u; g < B_LOADS; g++) {
       let flat = lidx + g * WG_SIZE;
@@ -110,49 +88,30 @@ fn main(
     }
     workgroupBarrier();
 
-    for (var kk = 0u; kk < TILE_K; kk++) {
-      let a0 = a_tile[kk * TILE_M4 + lid.y];
-      let a1 = a_tile[kk * TILE_M4 + lid.y + WG];
-      let b0 = b_tile[kk * TILE_N4 + lid.x];
-      let b1 = b_tile[kk * TILE_N4 + lid.x + WG];
-      acc00_0 += a0.x * b0;
-      acc00_1 += a0.x * b1;
-      acc01_0 += a0.y * b0;
-      acc01_1 += a0.y * b1;
-      acc02_0 += a0.z * b0;
-      acc02_1 += a0.z * b1;
-      acc03_0 += a0.w * b0;
-      acc03_1 += a0.w * b1;
-      acc10_0 += a1.x * b0;
-      acc10_1 += a1.x * b1;
-      acc11_0 += a1.y * b0;
-      acc11_1 += a1.y * b1;
-      acc12_0 += a1.z * b0;
-      acc12_1 += a1.z * b1;
-      acc13_0 += a1.w * b0;
-      acc13_1 += a1.w * b1;
-    }
+    gemm_k_slice(&acc, lid.y, lid.x);
     workgroupBarrier();
   }
 
   let m0 = m_base + lid.y * 4u;
-  let m1 = m0 + WG * 4u;
+  let m1 = m0 + WG_Y * 4u;
   let n0 = n_base4 + lid.x;
-  let n1 = n0 + WG;
-  store(b, m0, n0, acc00_0);
-  store(b, m0, n1, acc00_1);
-  store(b, m0 + 1u, n0, acc01_0);
-  store(b, m0 + 1u, n1, acc01_1);
-  store(b, m0 + 2u, n0, acc02_0);
-  store(b, m0 + 2u, n1, acc02_1);
-  store(b, m0 + 3u, n0, acc03_0);
-  store(b, m0 + 3u, n1, acc03_1);
-  store(b, m1, n0, acc10_0);
-  store(b, m1, n1, acc10_1);
-  store(b, m1 + 1u, n0, acc11_0);
-  store(b, m1 + 1u, n1, acc11_1);
-  store(b, m1 + 2u, n0, acc12_0);
-  store(b, m1 + 2u, n1, acc12_1);
-  store(b, m1 + 3u, n0, acc13_0);
-  store(b, m1 + 3u, n1, acc13_1);
+  let n1 = n0 + WG_X;
+  store(b, m0, n0, acc.r00_0);
+  store(b, m0, n1, acc.r00_1);
+  store(b, m0 + 1u, n0, acc.r01_0);
+  store(b, m0 + 1u, n1, acc.r01_1);
+  store(b, m0 + 2u, n0, acc.r02_0);
+  store(b, m0 + 2u, n1, acc.r02_1);
+  store(b, m0 + 3u, n0, acc.r03_0);
+  store(b, m0 + 3u, n1, acc.r03_1);
+  store(b, m1, n0, acc.r10_0);
+  store(b, m1, n1, acc.r10_1);
+  store(b, m1 + 1u, n0, acc.r11_0);
+  store(b, m1 + 1u, n1, acc.r11_1);
+  store(b, m1 + 2u, n0, acc.r12_0);
+  store(b, m1 + 2u, n1, acc.r12_1);
+  store(b, m1 + 3u, n0, acc.r13_0);
+  store(b, m1 + 3u, n1, acc.r13_1);
 }
+
+// #include gemm_core.wgsl

@@ -17,18 +17,24 @@
 // Bindings (group 0): 0 f (read, vec4), 1 out (write, vec4), 2 Params (uniform).
 // Dispatch: x = upper-triangle block index (blocks*(blocks+1)/2), y = split, z = image.
 //
-// Tiles: a workgroup of 8 x 8 threads owns one TILE x TILE = 64 x 64 block; each thread keeps an
-// 8 x 8 register block (two vec4 slots of rows, two of columns, 8 slots apart so neighbouring
-// threads read neighbouring vec4s), so 4 workgroup-memory vec4 reads feed 64 FMAs. Rows of F are
-// staged TILE_K = 16 at a time: 4 vec4 loads per thread per operand, 2 x 4 KiB of workgroup
-// memory. A diagonal block's two operands are the same columns of F, so it stages only one tile.
+// Tiles: a workgroup of 8 x 8 threads owns one TILE x TILE = 64 x 64 block, each thread an 8 x 8
+// register block of the microkernel in gemm_core.wgsl (included at the end; it says why 8 x 8),
+// with A = F^T restricted to block row bi's columns and B = F restricted to block column bj's:
+// both tiles are rows of F, so every load is one vec4 of a row. Rows of F are staged TILE_K = 16
+// at a time: 4 vec4 loads per thread per operand, 2 x 4 KiB of workgroup memory. A diagonal
+// block's two operands are the same columns of F, so it loads them once and stages them twice.
 
 const WG: u32 = 8u; // threads per side of the workgroup
+const WG_X: u32 = WG; // threads along j (gemm_core.wgsl's column slot stride)
+const WG_Y: u32 = WG; // threads along i (its row slot stride)
 const WG_SIZE: u32 = WG * WG;
-const TILE: u32 = WG * 8u; // G block edge: 8 threads x 8 register rows/columns
+const TILE: u32 = WG * THREAD_M; // G block edge: 8 threads x 8 register rows/columns
 const TILE4: u32 = TILE / 4u;
+const TILE_M4: u32 = TILE4;
+const TILE_N4: u32 = TILE4;
 override TILE_K: u32; // rows of F per barrier, set by the host (WG_SIZE | TILE_K * TILE4, checked)
 override LOADS: u32 = TILE_K * TILE4 / WG_SIZE; // vec4s a thread stages per operand per step
+const_assert THREAD_M == THREAD_N; // square blocks, so that a block can be mirrored
 
 struct Params {
   m: u32, // rows of F per image
@@ -43,10 +49,6 @@ struct Params {
 @group(0) @binding(0) var<storage, read> f: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(2) var<uniform> p: Params;
-
-// tile_i[k][i / 4]: F's columns of block row bi; tile_j the same for block column bj.
-var<workgroup> tile_i: array<vec4<f32>, TILE_K * TILE4>;
-var<workgroup> tile_j: array<vec4<f32>, TILE_K * TILE4>;
 
 // Write the 4x4 sub-block whose rows i0..i0+3 are r0..r3 (each a vec4 of columns j4*4..j4*4+3),
 // and with `mirror` also its transpose at rows j4*4.. and columns i0.., both times scaled.
@@ -95,25 +97,10 @@ fn main(
   let row_start = s * p.rows_per_split;
   let row_end = min(p.m, row_start + p.rows_per_split);
 
-  // Rows r (slot 0: acc0r_*, slot 1: acc1r_*) by column slots _0, _1 of the 8x8 register block.
-  var acc00_0 = vec4<f32>(0.0);
-  var acc00_1 = vec4<f32>(0.0);
-  var acc01_0 = vec4<f32>(0.0);
-  var acc01_1 = vec4<f32>(0.0);
-  var acc02_0 = vec4<f32>(0.0);
-  var acc02_1 = vec4<f32>(0.0);
-  var acc03_0 = vec4<f32>(0.0);
-  var acc03_1 = vec4<f32>(0.0);
-  var acc10_0 = vec4<f32>(0.0);
-  var acc10_1 = vec4<f32>(0.0);
-  var acc11_0 = vec4<f32>(0.0);
-  var acc11_1 = vec4<f32>(0.0);
-  var acc12_0 = vec4<f32>(0.0);
-  var acc12_1 = vec4<f32>(0.0);
-  var acc13_0 = vec4<f32>(0.0);
-  var acc13_1 = vec4<f32>(0.0);
+  var acc: GemmAcc; // zeroed
 
   for (var r0 = row_start; r0 < row_end; r0 += TILE_K) {
+    // a_tile[k][i / 4]: F's columns of block row bi; b_tile the same for block column bj.
     for (var g = 0u; g < LOADS; g++) {
       let flat = lidx + g * WG_SIZE;
       let kl = flat / TILE4;
@@ -128,54 +115,30 @@ fn main(
         if (ci4 < p.n4) {
           vi = f[base + ci4];
         }
-        if (!diagonal && cj4 < p.n4) {
+        if (diagonal) {
+          vj = vi;
+        } else if (cj4 < p.n4) {
           vj = f[base + cj4];
         }
       }
-      tile_i[flat] = vi;
-      tile_j[flat] = vj;
+      a_tile[flat] = vi;
+      b_tile[flat] = vj;
     }
     workgroupBarrier();
-    for (var k = 0u; k < TILE_K; k++) {
-      let a0 = tile_i[k * TILE4 + lid.y];
-      let a1 = tile_i[k * TILE4 + lid.y + WG];
-      var b0: vec4<f32>;
-      var b1: vec4<f32>;
-      if (diagonal) {
-        b0 = tile_i[k * TILE4 + lid.x];
-        b1 = tile_i[k * TILE4 + lid.x + WG];
-      } else {
-        b0 = tile_j[k * TILE4 + lid.x];
-        b1 = tile_j[k * TILE4 + lid.x + WG];
-      }
-      acc00_0 += a0.x * b0;
-      acc00_1 += a0.x * b1;
-      acc01_0 += a0.y * b0;
-      acc01_1 += a0.y * b1;
-      acc02_0 += a0.z * b0;
-      acc02_1 += a0.z * b1;
-      acc03_0 += a0.w * b0;
-      acc03_1 += a0.w * b1;
-      acc10_0 += a1.x * b0;
-      acc10_1 += a1.x * b1;
-      acc11_0 += a1.y * b0;
-      acc11_1 += a1.y * b1;
-      acc12_0 += a1.z * b0;
-      acc12_1 += a1.z * b1;
-      acc13_0 += a1.w * b0;
-      acc13_1 += a1.w * b1;
-    }
+    gemm_k_slice(&acc, lid.y, lid.x);
     workgroupBarrier();
   }
 
   let obase = (b * p.splits + s) * p.n;
   let i0 = bi * TILE + lid.y * 4u;
-  let i1 = i0 + WG * 4u;
+  let i1 = i0 + WG_Y * 4u;
   let j0 = bj * TILE4 + lid.x;
-  let j1 = j0 + WG;
+  let j1 = j0 + WG_X;
   let mirror = !diagonal;
-  store_block(obase, i0, j0, acc00_0, acc01_0, acc02_0, acc03_0, mirror);
-  store_block(obase, i0, j1, acc00_1, acc01_1, acc02_1, acc03_1, mirror);
-  store_block(obase, i1, j0, acc10_0, acc11_0, acc12_0, acc13_0, mirror);
-  store_block(obase, i1, j1, acc10_1, acc11_1, acc12_1, acc13_1, mirror);
+  store_block(obase, i0, j0, acc.r00_0, acc.r01_0, acc.r02_0, acc.r03_0, mirror);
+  store_block(obase, i0, j1, acc.r00_1, acc.r01_1, acc.r02_1, acc.r03_1, mirror);
+  store_block(obase, i1, j0, acc.r10_0, acc.r11_0, acc.r12_0, acc.r13_0, mirror);
+  store_block(obase, i1, j1, acc.r10_1, acc.r11_1, acc.r12_1, acc.r13_1, mirror);
 }
+
+// #include gemm_core.wgsl

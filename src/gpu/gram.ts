@@ -36,7 +36,7 @@ export const GRAM: KernelDescriptor = defineKernel({
   file: "gram.wgsl",
   workgroupSize: [8, 8, 1],
   overrides: { TILE_K: 16 },
-  fixed: { WG: 8 },
+  fixed: { WG: 8, THREAD_M: 8, THREAD_N: 8 }, // THREAD_*: gemm_core.wgsl's register block
   params: {
     m: "u32",
     n: "u32",
@@ -68,8 +68,8 @@ export const GRAM_TEX: KernelDescriptor = defineKernel({
   },
 });
 
-/** Edge of a G block of gram.wgsl: WG threads of 8 x 8 registers a side. */
-const GRAM_TILE = GRAM.fixed.WG * 8;
+/** Edge of a G block of gram.wgsl: WG threads of THREAD_M x THREAD_N registers a side. */
+const GRAM_TILE = GRAM.fixed.WG * GRAM.fixed.THREAD_M;
 /** Enough workgroups to fill a large GPU; gram splits M until it has about this many. */
 const GRAM_TARGET_WORKGROUPS = 256;
 /** Fewer rows per split than this and the partial sums cost more than they save. */

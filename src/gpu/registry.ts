@@ -294,8 +294,8 @@ export function textureRoute(gpu: GpuContext): boolean {
 
 /**
  * The conv GEMM core's tunables: WG_Y threads along pixels (TILE_M = 8 * WG_Y pixels per
- * workgroup), TILE_K values of K per barrier. The 8 x 8 register block and WG_X = 8 are fixed in
- * the WGSL (kernels/conv3x3_gemm.wgsl).
+ * workgroup), TILE_K values of K per barrier. The 8 x 8 register block (kernels/gemm_core.wgsl)
+ * and WG_X = 8 (kernels/conv3x3_gemm.wgsl) are fixed in the WGSL.
  */
 export interface GemmTiles {
   WG_Y: number;

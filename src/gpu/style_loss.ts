@@ -56,7 +56,7 @@ export const FD_MATMUL: KernelDescriptor = defineKernel({
   file: "fd_matmul.wgsl",
   workgroupSize: [8, 8, 1],
   overrides: { TILE_K: 16 },
-  fixed: { WG: 8 },
+  fixed: { WG: 8, THREAD_M: 8, THREAD_N: 8 }, // THREAD_*: gemm_core.wgsl's register block
   params: { m: "u32", n: "u32", n4: "u32", m_tiles: "u32", total_tiles: "u32" },
   validate: (o) =>
     o.TILE_K % 4 === 0 && (o.TILE_K * 16) % 64 === 0 ? null : `TILE_K = ${o.TILE_K} does not tile`,
@@ -70,8 +70,8 @@ export const FD_TEX: KernelDescriptor = defineKernel({
   params: { m: "u32", n4: "u32", p: "u32", r_blocks: "u32", n_blocks: "u32", threads: "u32" },
 });
 
-/** Edge of an fd_matmul.wgsl output tile: WG threads of 8 registers. */
-const FD_TILE = FD_MATMUL.fixed.WG * 8;
+/** Edge of an fd_matmul.wgsl output tile: WG threads of THREAD_M registers. */
+const FD_TILE = FD_MATMUL.fixed.WG * FD_MATMUL.fixed.THREAD_M;
 /** vec4s of G - A per style_diff.wgsl workgroup. */
 const STYLE_DIFF_PER_GROUP = STYLE_DIFF.overrides.WG * STYLE_DIFF.fixed.PER_THREAD;
 

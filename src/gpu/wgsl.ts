@@ -2,9 +2,10 @@
  * Reading the kernels' WGSL: the one include mechanism (a line
  * `// #include other.wgsl` is replaced by that file of `kernels/`, once per
  * module, with a line map so compiler errors name the file and line that hold
- * the code), and the small parsers the kernel descriptors are checked with:
- * the `struct Params` fields, the `override` and literal `const` declarations
- * and the `@workgroup_size` attribute.
+ * the code; a missing file is an error naming the line that includes it), and
+ * the small parsers the kernel descriptors are checked with: the
+ * `struct Params` fields, the `override` and literal `const` declarations and
+ * the `@workgroup_size` attribute.
  *
  * The directive is a WGSL comment, so a kernel file stays valid WGSL text for
  * editors and formatters; only the pipeline builder expands it.
@@ -74,7 +75,18 @@ export async function expandIncludes(
       if (files.includes(inc)) {
         throw new Error(`kernels/${name}:${i + 1}: ${inc} is already included`);
       }
-      await expand(inc, await read(inc), [...stack, inc]);
+      let included: string;
+      try {
+        included = await read(inc);
+      } catch (e) {
+        const why = e instanceof Deno.errors.NotFound
+          ? "no such file"
+          : e instanceof Error
+          ? e.message
+          : String(e);
+        throw new Error(`kernels/${name}:${i + 1}: #include ${inc}: ${why} (kernels/${inc})`);
+      }
+      await expand(inc, included, [...stack, inc]);
     }
   };
   await expand(file, text, [file]);

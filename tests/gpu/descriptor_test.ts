@@ -2,7 +2,8 @@
  * The kernel descriptors against their WGSL, without a GPU: every descriptor
  * of the custom set matches its file (Params fields by name and type, every
  * override set, fixed constants, workgroup size); mismatches are reported;
- * uniforms are packed by name; `// #include` keeps line numbers; the bridge's
+ * uniforms are packed by name; `// #include` keeps line numbers and names a
+ * missing file; the GEMM microkernel is one file every tiled matmul includes; the bridge's
  * backend check names the pinned tfjs version; the seam has no import cycle.
  */
 import assert from "node:assert/strict";
@@ -14,7 +15,9 @@ import {
   packUniforms,
 } from "../../src/gpu/registry.ts";
 import { expandIncludes, loadWgsl, parseOverrides, parseParams } from "../../src/gpu/wgsl.ts";
-import { CONV_FORWARD, CONV_GRAD } from "../../src/gpu/conv.ts";
+import { CONV_FORWARD, CONV_GRAD, convGemmKernels } from "../../src/gpu/conv.ts";
+import { GRAM } from "../../src/gpu/gram.ts";
+import { FD_MATMUL } from "../../src/gpu/style_loss.ts";
 import {
   asWebGpuBackend,
   missingBackendMembers,
@@ -28,9 +31,10 @@ Deno.test("every kernel descriptor matches its WGSL", async () => {
     files.add(d.file);
     assert.deepEqual(descriptorMismatches(d, await loadWgsl(d.file)), [], d.name);
   }
-  // Every kernel file is some descriptor's (the included core aside).
+  // Every kernel file is some descriptor's (the included cores aside).
+  const included = ["conv3x3_gemm.wgsl", "gemm_core.wgsl"];
   const onDisk = [...Deno.readDirSync(`${REPO_ROOT}/kernels`)].map((e) => e.name)
-    .filter((n) => n.endsWith(".wgsl") && n !== "conv3x3_gemm.wgsl");
+    .filter((n) => n.endsWith(".wgsl") && !included.includes(n));
   assert.deepEqual([...files].sort(), onDisk.sort());
 });
 
@@ -56,7 +60,7 @@ Deno.test("descriptor mismatches are named: fields, overrides, constants, workgr
 Deno.test("the conv GEMM core is one file, included by both directions", async () => {
   for (const d of [CONV_FORWARD, CONV_GRAD]) {
     const src = await loadWgsl(d.file);
-    assert.deepEqual(src.files, [d.file, "conv3x3_gemm.wgsl"]);
+    assert.deepEqual(src.files, [d.file, "conv3x3_gemm.wgsl", "gemm_core.wgsl"]);
     const lines = src.code.split("\n");
     const main = lines.findIndex((l) => l.startsWith("fn main(")) + 1;
     const core = (await Deno.readTextFile(`${REPO_ROOT}/kernels/conv3x3_gemm.wgsl`)).split("\n");
@@ -66,6 +70,66 @@ Deno.test("the conv GEMM core is one file, included by both directions", async (
     const overrides = [...parseOverrides(src.code).keys()].filter((k) => k !== "RELU");
     assert.deepEqual(overrides.slice(0, 2), ["WG_Y", "TILE_K"]);
     assert.equal(parseParams(src.code).length, 8);
+  }
+});
+
+Deno.test("the GEMM microkernel is one file, included once by every tiled matmul", async () => {
+  const core = await Deno.readTextFile(`${REPO_ROOT}/kernels/gemm_core.wgsl`);
+  // One FMA line of the register block: it must exist in the core and nowhere else.
+  const fma = "+= a0.x * b0;";
+  assert.ok(core.includes(fma), `gemm_core.wgsl lacks '${fma}'`);
+  for (const e of Deno.readDirSync(`${REPO_ROOT}/kernels`)) {
+    if (!e.name.endsWith(".wgsl") || e.name === "gemm_core.wgsl") continue;
+    const text = await Deno.readTextFile(`${REPO_ROOT}/kernels/${e.name}`);
+    assert.ok(!text.includes(fma), `${e.name} has its own copy of the register-block loop`);
+  }
+  const count = (text: string, what: string) => text.split(what).length - 1;
+  for (const d of [CONV_FORWARD, CONV_GRAD, GRAM, FD_MATMUL]) {
+    const src = await loadWgsl(d.file);
+    assert.equal(src.files.filter((f) => f === "gemm_core.wgsl").length, 1, d.file);
+    assert.equal(count(src.code, "fn gemm_k_slice("), 1, d.file);
+    assert.equal(count(src.code, "struct GemmAcc"), 1, d.file);
+    // The kernel runs the core: one call per staged K slice.
+    assert.equal(count(src.code, "gemm_k_slice(&acc, lid.y, lid.x);"), 1, d.file);
+    const lines = src.code.split("\n");
+    const fn = lines.findIndex((l) => l.startsWith("fn gemm_k_slice(")) + 1;
+    assert.equal(src.where(fn), `gemm_core.wgsl:${core.split("\n").indexOf(lines[fn - 1]) + 1}`);
+    assert.deepEqual(descriptorMismatches(d, src), [], d.name);
+  }
+});
+
+Deno.test("every conv GEMM tile configuration matches the WGSL with the shared core", async () => {
+  // The grid --kernels auto times (src/gpu/conv.ts convTileCandidates, before device limits).
+  let checked = 0;
+  for (const WG_Y of [4, 8, 16]) {
+    for (const TILE_K of [8, 16, 32]) {
+      const { forward, grad } = convGemmKernels({ WG_Y, TILE_K });
+      for (const d of [forward, grad]) {
+        assert.deepEqual(descriptorMismatches(d, await loadWgsl(d.file)), [], d.name);
+        checked++;
+      }
+    }
+  }
+  assert.equal(checked, 18);
+});
+
+Deno.test("expandIncludes: a missing file names the including line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/b.wgsl`, "b1\n// #include gone.wgsl\nb3");
+    const read = (f: string) => Deno.readTextFile(`${dir}/${f}`);
+    await assert.rejects(
+      expandIncludes("a.wgsl", "a1\n// #include b.wgsl", read),
+      (e: Error) => {
+        assert.equal(
+          e.message,
+          "kernels/b.wgsl:2: #include gone.wgsl: no such file (kernels/gone.wgsl)",
+        );
+        return true;
+      },
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

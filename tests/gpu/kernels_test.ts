@@ -111,35 +111,51 @@ const GRAM_SHAPES: Array<[number, number, number]> = [
   [2, 600, 64], // batched split over M, M not a multiple of 16 (row blocks cross images)
 ];
 
+// Both routes on any adapter: gram.wgsl and fd_matmul.wgsl (the buffer route, GPUs) and the
+// texture kernels (CPU adapters), so each stays covered over every shape on either machine.
 for (const [b, m, n] of GRAM_SHAPES) {
   const f = randomArray(b * m * n, 7 + n, 0, 1);
   const target = randomArray(n * n, 9 + m, 0, m / 3);
-  Deno.test({
-    name: `gram [${b},${m},${n}]`,
-    ignore,
-    ...GPU_TEST,
-    fn: async () => {
-      const want = await onBackend("cpu", (tf) => STOCK_KERNELS.gram(tf.tensor3d(f, [b, m, n])));
-      const got = await onBackend("webgpu", (tf) => CUSTOM_KERNELS.gram(tf.tensor3d(f, [b, m, n])));
-      assertClose(got, want, TOL, "gram");
-      const scaled = await onBackend("webgpu", (tf) => gramGpu(tf.tensor3d(f, [b, m, n]), 0.25));
-      assertClose(scaled, [want[0].map((v) => v * 0.25)], TOL, "gram scaled");
-    },
-  });
-  Deno.test({
-    name: `styleLoss [${b},${m},${n}]`,
-    ignore,
-    ...GPU_TEST,
-    fn: async () => {
-      const run = (tf: Tf, fn: typeof STOCK_KERNELS.styleLoss) => {
-        const r = fn(tf.tensor3d(f, [b, m, n]), tf.tensor2d(target, [n, n]));
-        return [r.loss, r.grad];
-      };
-      const want = await onBackend("cpu", (tf) => run(tf, STOCK_KERNELS.styleLoss));
-      const got = await onBackend("webgpu", (tf) => run(tf, styleLossGpu));
-      assertClose(got, want, TOL, "styleLoss");
-    },
-  });
+  for (const route of ["buffer", "texture"] as const) {
+    const onRoute = async <T>(fn: () => Promise<T>): Promise<T> => {
+      setConvRoute(route);
+      try {
+        return await fn();
+      } finally {
+        setConvRoute(null);
+      }
+    };
+    Deno.test({
+      name: `gram [${b},${m},${n}], ${route} route`,
+      ignore,
+      ...GPU_TEST,
+      fn: async () => {
+        const want = await onBackend("cpu", (tf) => STOCK_KERNELS.gram(tf.tensor3d(f, [b, m, n])));
+        const got = await onRoute(() =>
+          onBackend("webgpu", (tf) => CUSTOM_KERNELS.gram(tf.tensor3d(f, [b, m, n])))
+        );
+        assertClose(got, want, TOL, "gram");
+        const scaled = await onRoute(() =>
+          onBackend("webgpu", (tf) => gramGpu(tf.tensor3d(f, [b, m, n]), 0.25))
+        );
+        assertClose(scaled, [want[0].map((v) => v * 0.25)], TOL, "gram scaled");
+      },
+    });
+    Deno.test({
+      name: `styleLoss [${b},${m},${n}], ${route} route`,
+      ignore,
+      ...GPU_TEST,
+      fn: async () => {
+        const run = (tf: Tf, fn: typeof STOCK_KERNELS.styleLoss) => {
+          const r = fn(tf.tensor3d(f, [b, m, n]), tf.tensor2d(target, [n, n]));
+          return [r.loss, r.grad];
+        };
+        const want = await onBackend("cpu", (tf) => run(tf, STOCK_KERNELS.styleLoss));
+        const got = await onRoute(() => onBackend("webgpu", (tf) => run(tf, styleLossGpu)));
+        assertClose(got, want, TOL, "styleLoss");
+      },
+    });
+  }
 }
 
 /** [batch, h, w, c] */
