@@ -321,6 +321,9 @@ export function tiledResidentBytes(contentFloats: number): number {
   return contentFloats * 4 * 2 + 12 * 3 * 4;
 }
 
+/** Room kept per tile step in a tiled run: the step's own estimate times this. */
+const TILE_STEP_HEADROOM = 2;
+
 /** The largest tile core (a multiple of `align`) whose step fits beside the resident bytes, or 0. */
 function largestTile(
   size: Size,
@@ -340,7 +343,10 @@ function largestTile(
     };
     const step = estimateStepBytes(side.width, side.height, 1, specs);
     if (
-      resident + step > limit.total ||
+      // Twice the step: tiles change shape as the grid moves, and the wasm heap never
+      // shrinks or compacts; a 2048 px run with one step's worth of room ran out of heap
+      // (memory access out of bounds) at its second full-size step.
+      resident + TILE_STEP_HEADROOM * step > limit.total ||
       4 * specs[0].cOut * side.width * side.height > limit.perTensor
     ) break;
     best = t;
