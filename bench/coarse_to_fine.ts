@@ -10,7 +10,7 @@
  *
  * @example
  * ```sh
- * deno run -A bench/coarse_to_fine.ts --size 512 --iterations 100 --scales 4 --scale-iterations 100,50,30,20
+ * deno run -A bench/coarse_to_fine.ts --size 512 --iterations 40 --scales 4 --scale-iterations 20,10,6,40
  * ```
  * @module
  */
@@ -33,11 +33,11 @@ const SHARED = Deno.env.get("NST_SHARED") ?? "../shared";
 /** The flags. */
 const FLAGS: FlagTable = {
   size: { kind: "int", min: 2, default: 512, help: "final long side (px)" },
-  iterations: { kind: "int", min: 1, default: 100, help: "single-scale Adam steps" },
+  iterations: { kind: "int", min: 1, default: 40, help: "single-scale Adam steps" },
   scales: { kind: "int", min: 1, default: 4, help: "coarse-to-fine scales" },
   "scale-iterations": {
     kind: "list",
-    default: ["100", "50", "30", "20"],
+    default: ["20", "10", "6", "40"],
     help: "Adam steps per scale, coarsest first (non-negative integers)",
   },
   backend: {
