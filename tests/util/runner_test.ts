@@ -169,7 +169,7 @@ Deno.test("a stop after job k: every started job is committed, no later job star
   }
 });
 
-Deno.test("a stop before the first job sets nothing up and still reports the stop", async () => {
+Deno.test("a stop before the first job starts none and still reports the stop", async () => {
   for (const mode of MODES) {
     const trace = newTrace();
     const stop: JobStop = { requested: () => true, onStopped: () => void trace.stopped++ };
