@@ -5,8 +5,9 @@
  * exits 130 or 143 with one line saying what was kept and that a rerun resumes. A second
  * signal exits at once, removing temporary files (nothing half-written stays).
  *
- * The job runners (`style_tasks.ts`, `train_tasks.ts`) check {@link stopRequested} before
- * each job and call {@link throwIfStopped} once their pool has drained.
+ * The job runners (`style_tasks.ts`, `train_tasks.ts`) hand {@link jobStop} to `runJobs`
+ * (`src/util/runner.ts`), which checks it before each job and calls {@link throwIfStopped}
+ * once the running jobs have finished.
  *
  * @example
  * ```ts
@@ -19,6 +20,7 @@
  */
 import { ExitError } from "../util/errors.ts";
 import { removeTempFilesSync } from "../util/fs.ts";
+import type { JobStop } from "../util/runner.ts";
 
 /** The signals that stop a study, and their exit codes (128 + the signal's number). */
 export const STOP_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
@@ -50,6 +52,20 @@ export function throwIfStopped(): void {
       `and OUT/runs/); run the same command again to resume`,
   );
 }
+
+/**
+ * The study's stop as the job runner reads it: no job starts after a signal; then {@link throwIfStopped}.
+ *
+ * @example
+ * ```ts
+ * import { jobStop } from "./stop.ts";
+ * console.log(jobStop.requested()); // false until SIGINT or SIGTERM
+ * ```
+ */
+export const jobStop: JobStop = {
+  requested: () => signal !== null,
+  onStopped: throwIfStopped,
+};
 
 /** Listen for SIGINT/SIGTERM (see the module doc); returns the function that stops listening. */
 export function installStudyStop(

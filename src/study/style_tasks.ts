@@ -1,7 +1,7 @@
 /**
  * Run the study's stylization tasks, each a batch of same-size squares at
  * one ratio: on a pool of workers (`--workers N`, one tfjs backend each),
- * or in this process when N is 1.
+ * or in this process when N is 1 (`runJobs`, `src/util/runner.ts`).
  *
  * @example
  * ```ts
@@ -19,11 +19,12 @@ import { selectKernelsByName } from "../gpu/select.ts";
 import { layersUpTo } from "../vgg/layers.ts";
 import { Vgg19 } from "../vgg/model.ts";
 import type { VggWeights } from "../vgg/weights.ts";
-import type { GatysConfig } from "../style/engine.ts";
-import { type LossRecord, stylizeBatch } from "../style/run.ts";
+import type { LossRecord } from "../style/run.ts";
 import type { StudyConfig } from "./config.ts";
-import { StylePool, type StyleSettings } from "../style/pool.ts";
-import { countFinished, stopRequested, throwIfStopped } from "./stop.ts";
+import { type StyleJob, StylePool } from "../style/pool.ts";
+import { styleJobsHere } from "../style/job.ts";
+import { runJobs } from "../util/runner.ts";
+import { countFinished, jobStop } from "./stop.ts";
 
 /** One batch to stylize. */
 export interface StyleTask {
@@ -53,19 +54,15 @@ export interface StyleTaskOptions {
   log?: (line: string) => void;
 }
 
-/** The optimiser settings of a study task (everything but layers, init and seed, which the study fixes). */
-function styleSettings(config: StudyConfig, w: { alpha: number; beta: number }): StyleSettings {
-  return { ...w, adam: config.adam, optimizer: config.optimizer, lbfgs: config.lbfgs };
-}
-
-/** The full Gatys settings of a study task, for the in-process path. */
-export function gatysConfig(config: StudyConfig, w: { alpha: number; beta: number }): GatysConfig {
+/** The job of task `t`: everything but the weights' ratio and the style is fixed by the study. */
+function jobOf(config: StudyConfig, t: StyleTask): StyleJob {
   return {
-    ...styleSettings(config, w),
-    contentLayer: config.contentLayer,
-    styleLayers: config.styleLayers,
+    contents: t.contents,
+    iterations: config.iterations,
     init: "content",
     seed: config.seed,
+    settings: { ...t.weights, adam: config.adam, optimizer: config.optimizer, lbfgs: config.lbfgs },
+    ...(t.style ? { style: t.style } : {}),
   };
 }
 
@@ -75,76 +72,40 @@ export async function runStyleTasks(
   opts: StyleTaskOptions,
   onResult: (id: string, result: StyleTaskResult) => Promise<void>,
 ): Promise<void> {
-  if (tasks.length === 0) return;
   const { config } = opts;
-  // With more than one worker the main thread never runs tfjs compute itself (one path only).
-  if (config.workers > 1) {
-    return await runOnPool(tasks, Math.min(config.workers, tasks.length), opts, onResult);
-  }
-  const backend = await initBackend(config.backend as BackendChoice);
-  await selectKernelsByName(config.kernels, backend.name);
-  const specs = layersUpTo([config.contentLayer, ...config.styleLayers]);
-  const vgg = Vgg19.create(opts.weights, specs);
-  try {
-    for (const t of tasks) {
-      if (stopRequested()) break;
-      const style = t.style ?? opts.style;
-      const r = await stylizeBatch(vgg, t.contents, style, gatysConfig(config, t.weights), {
-        iterations: config.iterations,
-        onIteration: () => opts.onTick?.(t.contents.length, "stylize"),
-      });
-      await onResult(t.id, { images: r.images, histories: r.histories, bestSteps: r.bestSteps });
-      countFinished("stylized");
-    }
-  } finally {
-    vgg.dispose();
-  }
-  throwIfStopped();
-}
-
-async function runOnPool(
-  tasks: StyleTask[],
-  workers: number,
-  opts: StyleTaskOptions,
-  onResult: (id: string, result: StyleTaskResult) => Promise<void>,
-): Promise<void> {
-  const { config } = opts;
-  const pool = await StylePool.start({
-    workers,
-    backend: config.backend as BackendChoice,
-    kernels: config.kernels,
-    weights: opts.weightsPath,
-    contentLayer: config.contentLayer,
-    styleLayers: config.styleLayers,
-    style: opts.style,
-    log: opts.log,
-  });
   const sizes = new Map(tasks.map((t) => [t.id, t.contents.length]));
-  try {
-    await pool.run(
-      // Built as the pool pulls them: after a stop, none is started.
-      (function* () {
-        for (const t of tasks) {
-          if (stopRequested()) return;
-          yield {
-            id: t.id,
-            contents: t.contents,
-            iterations: config.iterations,
-            init: "content" as const,
-            seed: config.seed,
-            settings: styleSettings(config, t.weights),
-            ...(t.style ? { style: t.style } : {}),
-          };
-        }
-      })(),
-      async (r) => {
-        await onResult(r.id, r);
-        countFinished("stylized");
-      },
-      { onIteration: (t) => opts.onTick?.(sizes.get(t.id) ?? 1, "stylize") },
-    );
-  } finally {
-    pool.close();
-  }
-  throwIfStopped();
+  await runJobs(tasks.map((t) => () => ({ id: t.id, job: jobOf(config, t) })), {
+    // With more than one worker the main thread never runs tfjs compute itself (one path only).
+    workers: config.workers > 1 ? config.workers : "here",
+    here: async () => {
+      const backend = await initBackend(config.backend as BackendChoice);
+      await selectKernelsByName(config.kernels, backend.name);
+      const specs = layersUpTo([config.contentLayer, ...config.styleLayers]);
+      return styleJobsHere({
+        vgg: Vgg19.create(opts.weights, specs),
+        contentLayer: config.contentLayer,
+        styleLayers: config.styleLayers,
+        style: opts.style,
+      });
+    },
+    pool: async (workers, onProgress) =>
+      (await StylePool.start({
+        workers,
+        backend: config.backend as BackendChoice,
+        kernels: config.kernels,
+        weights: opts.weightsPath,
+        contentLayer: config.contentLayer,
+        styleLayers: config.styleLayers,
+        style: opts.style,
+        log: opts.log,
+      })).jobPool(onProgress),
+    onProgress: (id, p) => {
+      if (p.kind === "tick") opts.onTick?.(sizes.get(id) ?? 1, "stylize");
+    },
+    onResult: async (id, r) => {
+      await onResult(id, { images: r.images, histories: r.histories, bestSteps: r.bestSteps });
+      countFinished("stylized");
+    },
+    stop: jobStop,
+  });
 }

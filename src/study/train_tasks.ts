@@ -22,14 +22,14 @@ import {
   trainClassifier,
 } from "./classifier.ts";
 import { computeMetrics } from "./metrics.ts";
-import { countFinished, stopRequested, throwIfStopped } from "./stop.ts";
+import { countFinished, jobStop } from "./stop.ts";
 import { UserError } from "../util/errors.ts";
 import { layersUpTo } from "../vgg/layers.ts";
 import { minImageSide } from "../style/limits.ts";
 import type { StudyConfig } from "./config.ts";
 import type { ClassifierKind, RunResult } from "../report/schema.ts";
 import { WorkerPool } from "../util/pool.ts";
-import type { TrainWorkerInit } from "./train_worker.ts";
+import { runJobs } from "../util/runner.ts";
 
 /** One classifier to train and evaluate. */
 export interface TrainJob {
@@ -124,77 +124,84 @@ export async function trainJob(
   };
 }
 
+/** What a training process is set up with, here or on a worker. */
+export interface TrainSetup {
+  backend: string;
+  weights: string;
+  /** Load the frozen VGG backbone (needed by transfer jobs). */
+  backbone: boolean;
+  /** `--kernels`: `custom` or `auto` on webgpu registers our kernels for the CNN's tfjs ops. */
+  kernels?: string;
+}
+
+/**
+ * Set up this process for {@link trainJob}: the backend, our kernels for the CNN on webgpu,
+ * the backbone; one feature cache for every job. The same here and on a worker.
+ *
+ * @example
+ * ```ts
+ * import { trainJobsHere } from "./train_tasks.ts";
+ * declare const job: import("./train_tasks.ts").TrainJob;
+ * const trainer = await trainJobsHere({ backend: "wasm", weights: "w/", backbone: false });
+ * console.log((await trainer.run(job)).accuracy);
+ * trainer.dispose();
+ * ```
+ */
+export async function trainJobsHere(
+  setup: TrainSetup,
+): Promise<{ backend: string; run(job: TrainJob): Promise<TrainOutcome>; dispose(): void }> {
+  const { name } = await initBackend(setup.backend as BackendChoice);
+  // --kernels custom|auto on webgpu: the CNN's tf.conv2d, pools and Grams run our WGSL kernels.
+  const reg = name === "webgpu" ? await import("../gpu/register.ts") : null;
+  await reg?.registerForKernelChoice(setup.kernels ?? "stock", name);
+  const backbone = setup.backbone ? await loadBackbone(setup.weights) : null;
+  const features: FeatureCache = new Map();
+  return {
+    backend: name,
+    run: (job) => trainJob(job, { backbone, features }),
+    dispose: () => backbone?.vgg.dispose(),
+  };
+}
+
 /** Run every job (built on demand), calling `onDone` as each finishes. */
 export async function runTrainJobs(
   jobs: Array<() => TrainJob>,
   opts: { config: StudyConfig; log?: (line: string) => void },
   onDone: (job: TrainJobRecord, outcome: TrainOutcome) => Promise<void>,
 ): Promise<void> {
-  if (jobs.length === 0) return;
   const { config } = opts;
-  if (config.workers > 1) {
-    return await runOnPool(jobs, Math.min(config.workers, jobs.length), opts, onDone);
-  }
-  const { name } = await initBackend(config.backend as BackendChoice);
-  // --kernels custom|auto on webgpu: the CNN's tf.conv2d, pools and Grams run our WGSL kernels.
-  const reg = name === "webgpu" ? await import("../gpu/register.ts") : null;
-  await reg?.registerForKernelChoice(config.kernels, name);
-  const backbone = config.classifiers.includes("transfer")
-    ? await loadBackbone(config.weights)
-    : null;
-  const features: FeatureCache = new Map();
-  try {
-    for (const make of jobs) {
-      if (stopRequested()) break;
+  const setup: TrainSetup = {
+    backend: config.backend,
+    weights: config.weights,
+    backbone: config.classifiers.includes("transfer"),
+    kernels: config.kernels,
+  };
+  // Only the pixel-free record is kept here; the pixels live in the job until it ends.
+  const records = new Map<string, TrainJobRecord>();
+  await runJobs(
+    jobs.map((make) => () => {
       const job = make();
-      await onDone(recordOf(job), await trainJob(job, { backbone, features }));
-      countFinished("trained");
-    }
-  } finally {
-    backbone?.vgg.dispose();
-  }
-  throwIfStopped();
-}
-
-/** The same jobs on `size` workers; jobs are built as the pool pulls them. */
-async function runOnPool(
-  jobs: Array<() => TrainJob>,
-  size: number,
-  opts: { config: StudyConfig; log?: (line: string) => void },
-  onDone: (job: TrainJobRecord, outcome: TrainOutcome) => Promise<void>,
-): Promise<void> {
-  const { config } = opts;
-  const pool = await WorkerPool.start<TrainWorkerInit, TrainJob, TrainOutcome, string>({
-    url: new URL("./train_worker.ts", import.meta.url),
-    size,
-    init: () => ({
-      backend: config.backend,
-      weights: config.weights,
-      backbone: config.classifiers.includes("transfer"),
-      kernels: config.kernels,
+      records.set(job.id, recordOf(job));
+      return { id: job.id, job };
     }),
-    name: "train",
-    log: opts.log,
-  });
-  // Only the pixel-free record is kept here; the pixels live in the pool's queue until the job ends.
-  const pending = new Map<string, TrainJobRecord>();
-  function* feed() {
-    for (const make of jobs) {
-      if (stopRequested()) return; // a stop: no new run starts, running ones finish
-      const job = make();
-      pending.set(job.id, recordOf(job));
-      yield { id: job.id, job };
-    }
-  }
-  try {
-    await pool.run(feed(), async ({ id, result }) => {
-      const job = pending.get(id)!;
-      pending.delete(id);
-      await onDone(job, result);
-      countFinished("trained");
-    });
-  } finally {
-    pool.close();
-  }
-  throwIfStopped();
+    {
+      workers: config.workers > 1 ? config.workers : "here",
+      here: () => trainJobsHere(setup),
+      pool: (size) =>
+        WorkerPool.start<TrainSetup, TrainJob, TrainOutcome, string>({
+          url: new URL("./train_worker.ts", import.meta.url),
+          size,
+          init: () => setup,
+          name: "train",
+          log: opts.log,
+        }),
+      onResult: async (id, outcome) => {
+        const record = records.get(id)!;
+        records.delete(id);
+        await onDone(record, outcome);
+        countFinished("trained");
+      },
+      stop: jobStop,
+    },
+  );
 }

@@ -15,7 +15,6 @@
  * @module
  */
 import { decodeImage, loadImage, type RgbImage } from "../images/io.ts";
-import { tf } from "../tf.ts";
 import { Vgg19 } from "../vgg/model.ts";
 import type { VggWeights } from "../vgg/weights.ts";
 import { UserError } from "../util/errors.ts";
@@ -24,8 +23,11 @@ import type { LossValues } from "./engine.ts";
 import { NonFiniteLossError } from "./engine.ts";
 import type { GroupPlan } from "./limits.ts";
 import type { StylizePlan } from "./plan.ts";
-import { defaultWorkerCount, StylePool, type StyleTask } from "./pool.ts";
-import { type ScaleInfo, type ScaleStep, stylizeScales } from "./run.ts";
+import { defaultWorkerCount, type StyleJob, StylePool } from "./pool.ts";
+import type { ScaleInfo, ScaleStep } from "./run.ts";
+import { styleJobsHere } from "./job.ts";
+import type { PoolJob } from "../util/pool.ts";
+import { runJobs } from "../util/runner.ts";
 import { scaleIterations, scaleLongSides } from "./scales.ts";
 
 /**
@@ -188,14 +190,65 @@ export async function runBatches(
   ev: BatchEvents,
 ): Promise<void> {
   try {
-    if (plan.outIsDir) await onPool(plan, batches, styleBytes, stop, ev);
-    else await here(plan, batches, weights, styleBytes, stop.requested, ev);
+    await runJobs(batches.map((batch, b) => () => jobOf(plan, b, batch, styleBytes)), {
+      workers: plan.outIsDir ? plan.workers ?? await defaultWorkerCount(plan.backend) : "here",
+      here: () =>
+        Promise.resolve(styleJobsHere({
+          vgg: Vgg19.create(weights, plan.specs, plan.pooling),
+          contentLayer: plan.contentLayer,
+          styleLayers: plan.styleLayers,
+          style: null,
+          shouldStop: stop.requested,
+        })),
+      pool: async (workers, onProgress) =>
+        (await StylePool.start({
+          workers,
+          backend: plan.backend,
+          kernels: plan.kernels,
+          weights: plan.weights,
+          contentLayer: plan.contentLayer,
+          styleLayers: plan.styleLayers,
+          ...(plan.pooling !== "max" ? { pooling: plan.pooling } : {}),
+          stop: stop.buffer,
+        })).jobPool(onProgress),
+      onProgress: (id, p) =>
+        p.kind === "tick"
+          ? ev.onIteration(Number(id), p.iteration, p.losses, p.seconds, p.scale)
+          : ev.onSnapshot(Number(id), p.iteration, p.images),
+      onResult: (id, r) => ev.onResult(Number(id), r.images, r.seconds, r.stoppedAt),
+      stop,
+      errors: [NonFiniteLossError],
+      // On a pool, an error names the images of its batch rather than its index.
+      label: (id) => batches[Number(id)].items.map((g) => g.path).join(", "),
+    });
   } catch (e) {
     if (e instanceof NonFiniteLossError) {
       throw new UserError(`${e.message}; lower --lr or change --ratio`);
     }
     throw e;
   }
+}
+
+/** The job of batch `b`: its scales decoded, its start image. */
+async function jobOf(
+  plan: StylizePlan,
+  b: number,
+  batch: Batch,
+  styleBytes: readonly Uint8Array[],
+): Promise<PoolJob<StyleJob>> {
+  const steps = await scaleSteps(plan, batch, styleBytes);
+  return {
+    id: String(b),
+    job: {
+      contents: steps.at(-1)!.contents,
+      settings: plan.settings,
+      iterations: plan.iterations,
+      init: await initOf(plan, steps),
+      seed: plan.seed,
+      scales: steps,
+      snapshotEvery: plan.saveEvery,
+    },
+  };
 }
 
 /** The start image of a batch: content, random, or the --init image at the batch's size. */
@@ -207,103 +260,4 @@ async function initOf(
   const { width, height } = steps[0].contents[0];
   const img = await loadImage(plan.init, { exact: { width, height } });
   return plan.originalColors ? luminanceImage(img) : img;
-}
-
-/** Every batch in this process, one after the other. */
-async function here(
-  plan: StylizePlan,
-  batches: readonly Batch[],
-  weights: VggWeights,
-  styleBytes: readonly Uint8Array[],
-  stopRequested: () => boolean,
-  ev: BatchEvents,
-): Promise<void> {
-  const vgg = Vgg19.create(weights, plan.specs, plan.pooling);
-  try {
-    for (const [b, batch] of batches.entries()) {
-      if (stopRequested()) break;
-      const steps = await scaleSteps(plan, batch, styleBytes);
-      const init = await initOf(plan, steps);
-      const initT = typeof init === "string"
-        ? init
-        : tf.tensor4d(init.data, [1, init.height, init.width, 3]);
-      const t0 = performance.now();
-      const seconds = () => (performance.now() - t0) / 1000;
-      try {
-        const r = await stylizeScales(vgg, steps, {
-          ...plan.settings,
-          contentLayer: plan.contentLayer,
-          styleLayers: plan.styleLayers,
-          init: initT,
-          seed: plan.seed,
-        }, {
-          iterations: plan.iterations,
-          shouldStop: stopRequested,
-          onIteration: (it, losses, scale) => ev.onIteration(b, it, losses, seconds(), scale),
-          snapshot: plan.saveEvery
-            ? { every: plan.saveEvery, save: (it, imgs) => ev.onSnapshot(b, it, imgs) }
-            : undefined,
-        });
-        await ev.onResult(b, r.images, seconds(), r.stoppedAt ?? null);
-      } finally {
-        if (typeof initT !== "string") initT.dispose();
-      }
-    }
-  } finally {
-    vgg.dispose();
-  }
-}
-
-/** Every batch on a pool of workers, one batch per task, results as they finish. */
-async function onPool(
-  plan: StylizePlan,
-  batches: readonly Batch[],
-  styleBytes: readonly Uint8Array[],
-  stop: { requested: () => boolean; buffer: SharedArrayBuffer },
-  ev: BatchEvents,
-): Promise<void> {
-  const workers = Math.min(plan.workers ?? await defaultWorkerCount(plan.backend), batches.length);
-  const pool = await StylePool.start({
-    workers,
-    backend: plan.backend,
-    kernels: plan.kernels,
-    weights: plan.weights,
-    contentLayer: plan.contentLayer,
-    styleLayers: plan.styleLayers,
-    ...(plan.pooling !== "max" ? { pooling: plan.pooling } : {}),
-    stop: stop.buffer,
-  });
-  async function* tasks(): AsyncGenerator<StyleTask> {
-    for (const [b, batch] of batches.entries()) {
-      if (stop.requested()) return;
-      const steps = await scaleSteps(plan, batch, styleBytes);
-      yield {
-        id: String(b),
-        contents: steps.at(-1)!.contents,
-        settings: plan.settings,
-        iterations: plan.iterations,
-        init: await initOf(plan, steps),
-        seed: plan.seed,
-        scales: steps,
-        snapshotEvery: plan.saveEvery,
-      };
-    }
-  }
-  try {
-    await pool.run(tasks(), (r) => ev.onResult(Number(r.id), r.images, r.seconds, r.stoppedAt), {
-      onIteration: (t) => ev.onIteration(Number(t.id), t.iteration, t.losses, t.seconds, t.scale),
-      onSnapshot: (s) => ev.onSnapshot(Number(s.id), s.iteration, s.images),
-    });
-  } catch (e) {
-    // Name the images of the failed batch rather than its index.
-    const m = e instanceof Error ? /^job (\d+): /.exec(e.message) : null;
-    if (m && (e instanceof UserError || e instanceof NonFiniteLossError)) {
-      const names = batches[Number(m[1])].items.map((g) => g.path).join(", ");
-      const msg = `${names}: ${e.message.slice(m[0].length)}`;
-      throw e instanceof UserError ? new UserError(msg) : new NonFiniteLossError(msg);
-    }
-    throw e;
-  } finally {
-    pool.close();
-  }
 }

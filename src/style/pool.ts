@@ -35,13 +35,8 @@
 import { type BackendChoice, type BackendName, probeAdapter } from "../tf.ts";
 import type { RgbImage } from "../images/io.ts";
 import { UserError } from "../util/errors.ts";
-import {
-  JobFailedError,
-  type PoolStats,
-  type RemoteError,
-  WorkerInitError,
-  WorkerPool,
-} from "../util/pool.ts";
+import { type PoolStats, reviveRemoteError, WorkerPool } from "../util/pool.ts";
+import type { JobPool } from "../util/runner.ts";
 import { type GatysConfig, type LossValues, NonFiniteLossError } from "./engine.ts";
 import type { LossRecord, ScaleInfo, ScaleStep } from "./run.ts";
 import type { Pooling } from "../vgg/model.ts";
@@ -335,14 +330,7 @@ export async function defaultWorkerCount(backend: BackendChoice): Promise<number
 
 /** A remote error as a local one: UserError and NonFiniteLossError keep their class. */
 function revive(e: unknown): unknown {
-  const remote: RemoteError | null = e instanceof JobFailedError || e instanceof WorkerInitError
-    ? e.remote
-    : null;
-  if (!remote) return e;
-  const message = e instanceof WorkerInitError ? remote.message : (e as Error).message;
-  if (remote.name === "UserError") return new UserError(message);
-  if (remote.name === "NonFiniteLossError") return new NonFiniteLossError(message);
-  return e;
+  return reviveRemoteError(e, [UserError, NonFiniteLossError]);
 }
 
 /**
@@ -456,7 +444,7 @@ export class StylePool {
    * order. Callbacks (results, ticks, snapshots) run one at a time. Rejects on
    * the first failed task: a UserError or NonFiniteLossError thrown in a
    * worker comes back as that class with the message prefixed by
-   * `job <id>: `; other errors as {@link JobFailedError}; a task whose worker
+   * `job <id>: `; other errors as `JobFailedError`; a task whose worker
    * died more than `maxRetries` times as a `WorkerDiedError`.
    */
   async run(
@@ -514,6 +502,37 @@ export class StylePool {
     } finally {
       this.hooks.progress = null;
     }
+  }
+
+  /**
+   * This pool as `runJobs` (`src/util/runner.ts`) drives it: jobs as `{ id, job }`, and each
+   * tick and snapshot to `onProgress` as the worker sent it.
+   */
+  jobPool(
+    onProgress: (id: string, progress: StyleProgress) => Promise<void>,
+  ): JobPool<StyleJob, StyleJobResult> {
+    return {
+      run: (jobs, onResult) => {
+        async function* tasks(): AsyncGenerator<StyleTask> {
+          for await (const { id, job } of jobs) {
+            yield { id, ...job };
+          }
+        }
+        return this.run(tasks(), (r) => onResult({ id: r.id, result: r }), {
+          onIteration: ({ id, iteration, losses, seconds, scale }) =>
+            onProgress(id, {
+              kind: "tick",
+              iteration,
+              losses,
+              seconds,
+              ...(scale ? { scale } : {}),
+            }),
+          onSnapshot: ({ id, iteration, images }) =>
+            onProgress(id, { kind: "snapshot", iteration, images }),
+        });
+      },
+      close: () => this.close(),
+    };
   }
 
   /** Test hook: kill worker `index` as if it crashed; its task is redone on a replacement. */

@@ -105,6 +105,47 @@ export class WorkerInitError extends Error {
 }
 
 /**
+ * An error class whose instances a pool can give back as themselves (see {@link reviveRemoteError}).
+ *
+ * @example
+ * ```ts
+ * import type { ErrorClass } from "./pool.ts";
+ * const classes: ErrorClass[] = [RangeError, TypeError];
+ * ```
+ */
+export type ErrorClass = new (message: string) => Error;
+
+/**
+ * A pool error as the error its job or init threw: a {@link JobFailedError} or
+ * {@link WorkerInitError} whose remote class is one of `classes` becomes a new
+ * error of that class (`cause`: the pool error), with the message
+ * `<label(id)>: <message>` for a job and the remote message for an init. Any
+ * other error is returned unchanged.
+ *
+ * @example
+ * ```ts
+ * import { JobFailedError, reviveRemoteError } from "./pool.ts";
+ * const e = new JobFailedError("7", { name: "RangeError", message: "too big" });
+ * const r = reviveRemoteError(e, [RangeError], (id) => `batch ${id}`);
+ * console.log(r instanceof RangeError, (r as Error).message); // true batch 7: too big
+ * ```
+ */
+export function reviveRemoteError(
+  e: unknown,
+  classes: readonly ErrorClass[],
+  label: (id: string) => string = (id) => `job ${id}`,
+): unknown {
+  if (!(e instanceof JobFailedError || e instanceof WorkerInitError)) return e;
+  const Class = classes.find((c) => c.name === e.remote.name);
+  if (!Class) return e;
+  const r = new Class(
+    e instanceof JobFailedError ? `${label(e.jobId)}: ${e.remote.message}` : e.remote.message,
+  );
+  r.cause = e;
+  return r;
+}
+
+/**
  * One unit of work: a unique id (per run) and a structured-cloneable payload.
  *
  * @example
