@@ -59,6 +59,12 @@ const FLAGS: FlagTable = {
     noun: "backend",
     help: "tfjs backend",
   },
+  tile: {
+    kind: "int",
+    min: 0,
+    default: 0,
+    help: "stylize --tile (0: the plan's automatic choice)",
+  },
   align: {
     kind: "int",
     min: 1,
@@ -136,6 +142,7 @@ async function main(): Promise<void> {
     "min-size": number;
     "scale-iterations": string[];
     backend: string;
+    tile: number;
     align: number;
     json: string;
     preview: string;
@@ -174,6 +181,7 @@ async function main(): Promise<void> {
       log,
       "--out",
       out,
+      ...(a.tile > 0 ? ["--tile", String(a.tile)] : []),
     ];
     console.error(`deno ${args.join(" ")}`);
     const t0 = performance.now();
