@@ -11,9 +11,9 @@
  *
  * @example
  * ```ts
- * import { installStudyStop, stopRequested } from "./stop.ts";
+ * import { installStudyStop, jobStop } from "./stop.ts";
  * const remove = installStudyStop();
- * console.log(stopRequested()); // null
+ * console.log(jobStop.requested()); // false
  * remove();
  * ```
  * @module
@@ -28,11 +28,6 @@ type StopSignal = keyof typeof STOP_EXIT;
 
 let signal: StopSignal | null = null;
 const finished = { stylized: 0, trained: 0 };
-
-/** The signal that asked the study to stop, or null. */
-export function stopRequested(): StopSignal | null {
-  return signal;
-}
 
 /** Count one job committed in this process (for the closing line). */
 export function countFinished(kind: "stylized" | "trained", n = 1): void {
