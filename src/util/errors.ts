@@ -68,14 +68,14 @@ const exitHooks: (() => Promise<void>)[] = [];
  * files renamed into place), and the OS frees the rest.
  */
 function exitNow(code: number): never {
-  globalThis.dispatchEvent(new Event("unload"));
   if (
     Deno.build.os === "linux" && Deno.permissions.querySync({ name: "ffi" }).state === "granted"
   ) {
     try {
       const libc = Deno.dlopen("libc.so.6", { _exit: { parameters: ["i32"], result: "void" } });
+      globalThis.dispatchEvent(new Event("unload")); // Deno.exit's own dispatch, which _exit skips
       libc.symbols._exit(code);
-    } catch { /* no glibc: the ordinary exit below */ }
+    } catch { /* no glibc: Deno.exit below dispatches unload itself */ }
   }
   Deno.exit(code);
 }
