@@ -26,7 +26,7 @@
  */
 import { join } from "node:path";
 import sharp from "sharp";
-import { loadImage, type RgbImage } from "../src/images/io.ts";
+import { decodeImage, loadImage, type RgbImage } from "../src/images/io.ts";
 import { cpuModel } from "../src/util/host.ts";
 import { writeTextAtomic } from "../src/util/fs.ts";
 import { ExitError, runMain } from "../src/util/errors.ts";
@@ -210,7 +210,8 @@ async function main(): Promise<void> {
       const key = String(r.scale ?? 0);
       perScale[key] = { width: r.width, iterations: r.iteration, final_loss: r.total_loss };
     }
-    const img = await loadImage(out);
+    const png = await Deno.readFile(out);
+    const img = await decodeImage(png, out);
     const reference = await loadImage(a.content, { longSide: Math.max(img.width, img.height) });
     const summary = {
       settings: {
@@ -237,7 +238,6 @@ async function main(): Promise<void> {
     };
     console.log(JSON.stringify({ ...summary, scales: undefined }, null, 1));
     await writeTextAtomic(a.json, JSON.stringify(summary, null, 1) + "\n");
-    const png = await Deno.readFile(out);
     await sharp(png).resize(Math.round(img.width / 2)).jpeg({ quality: 85 }).toFile(a.preview);
     const side = Math.min(512, img.width, img.height);
     const left = Math.max(0, Math.min(img.width - side, Math.round(img.width / 2 - side / 2)));
