@@ -296,10 +296,15 @@ export function largestLongSide(
   specs: readonly ConvLayerSpec[],
   limit: MemoryLimit,
 ): number {
-  let lo = 1, hi = 1 << 20;
+  return largestSideWhere(orig, 1 << 20, (s) => fits(s, batch, specs, limit));
+}
+
+/** The largest long side in [1, `hi`] (`orig`'s aspect ratio) where `ok` holds; 1 if none (binary search, `ok` monotone). */
+function largestSideWhere(orig: Size, hi: number, ok: (size: Size) => boolean): number {
+  let lo = 1;
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    if (fits(fitLongSide(orig.width, orig.height, mid), batch, specs, limit)) lo = mid;
+    if (ok(fitLongSide(orig.width, orig.height, mid))) lo = mid;
     else hi = mid - 1;
   }
   return lo;
@@ -591,15 +596,11 @@ function largestTiledLongSide(
   halo: number,
   align: number,
 ): number {
-  let lo = 1, hi = Math.max(size.width, size.height);
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (
-      largestTile(fitLongSide(size.width, size.height, mid), specs, limit, halo, align) >= align
-    ) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
+  return largestSideWhere(
+    size,
+    Math.max(size.width, size.height),
+    (s) => largestTile(s, specs, limit, halo, align) >= align,
+  );
 }
 
 /**
