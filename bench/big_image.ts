@@ -31,6 +31,7 @@ import { cpuModel } from "../src/util/host.ts";
 import { writeTextAtomic } from "../src/util/fs.ts";
 import { ExitError, runMain } from "../src/util/errors.ts";
 import { flagHelp, type FlagTable, parseFlagTable } from "../src/util/flags.ts";
+import { BENCH_BACKEND_FLAG } from "./_flags.ts";
 import { sharedPath } from "../tests/_env.ts";
 
 /** The flags. */
@@ -52,13 +53,7 @@ const FLAGS: FlagTable = {
     default: ["40", "30", "20", "10", "6", "3", "2"],
     help: "Adam steps per scale, coarsest first",
   },
-  backend: {
-    kind: "enum",
-    choices: ["wasm", "webgpu", "cpu"],
-    default: "wasm",
-    noun: "backend",
-    help: "tfjs backend",
-  },
+  backend: BENCH_BACKEND_FLAG,
   tile: {
     kind: "int",
     min: 0,

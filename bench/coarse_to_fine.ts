@@ -27,6 +27,7 @@ import { renderSvg } from "../src/report/charts.ts";
 import { cpuModel } from "../src/util/host.ts";
 import { runMain } from "../src/util/errors.ts";
 import { flagHelp, type FlagTable, parseFlagTable } from "../src/util/flags.ts";
+import { BENCH_BACKEND_FLAG } from "./_flags.ts";
 import { strictNumber } from "../src/util/cli.ts";
 
 const SHARED = Deno.env.get("NST_SHARED") ?? "../shared";
@@ -40,13 +41,7 @@ const FLAGS: FlagTable = {
     default: ["20", "10", "6", "40"],
     help: "Adam steps per scale, coarsest first (non-negative integers)",
   },
-  backend: {
-    kind: "enum",
-    choices: ["wasm", "webgpu", "cpu"],
-    default: "wasm",
-    noun: "backend",
-    help: "tfjs backend",
-  },
+  backend: BENCH_BACKEND_FLAG,
   out: { kind: "path", default: "docs", help: "where to write coarse_to_fine.{json,svg}" },
   help: { kind: "boolean", help: "print this table" },
 };

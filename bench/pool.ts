@@ -18,6 +18,7 @@ import { DEFAULT_ADAM, PROFILES, resolveWeights } from "../src/style/options.ts"
 import { runMain } from "../src/util/errors.ts";
 import { cpuModel } from "../src/util/host.ts";
 import { flagHelp, type FlagTable, parseFlagTable } from "../src/util/flags.ts";
+import { BENCH_BACKEND_FLAG } from "./_flags.ts";
 import { strictNumber } from "../src/util/cli.ts";
 
 const shared = Deno.env.get("NST_SHARED") ?? "../shared";
@@ -32,13 +33,7 @@ const FLAGS: FlagTable = {
   size: { kind: "int", min: 1, default: 64, help: "square content side (px)" },
   iterations: { kind: "int", min: 1, default: 20, help: "Adam steps per job" },
   rounds: { kind: "int", min: 1, default: 1, help: "rounds (the best is reported)" },
-  backend: {
-    kind: "enum",
-    choices: ["wasm", "webgpu", "cpu"],
-    default: "wasm",
-    noun: "backend",
-    help: "tfjs backend of the workers",
-  },
+  backend: { ...BENCH_BACKEND_FLAG, help: "tfjs backend of the workers" },
   weights: {
     kind: "path",
     default: join(shared, "weights/vgg19-tfjs"),
