@@ -155,6 +155,7 @@ export async function initBackend(choice: BackendChoice = "auto"): Promise<Backe
   if (!ok || tf.getBackend() !== name) {
     throw new UserError(`--backend ${name}: tfjs could not initialise the ${name} backend`);
   }
+  if (name === "wasm") guardWasmHeap();
   if (name === "webgpu") {
     // An orderly release before the process (or a test module) ends; see releaseWebGpu.
     globalThis.addEventListener("unload", releaseWebGpuNow);
@@ -162,6 +163,63 @@ export async function initBackend(choice: BackendChoice = "auto"): Promise<Backe
   }
   const line = `backend: ${name}${adapter ? ` (adapter: ${adapter})` : ""} [${why}]`;
   return { name, adapter, line };
+}
+
+/** The wasm module's allocator, as the tfjs-wasm backend holds it. */
+interface WasmModule {
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+  HEAPU8: Uint8Array;
+}
+
+/** The largest heap a wasm32 module can grow to: 4 GiB. */
+const WASM32_HEAP_BYTES = 4 * 1024 ** 3;
+
+/**
+ * Make a full wasm heap an error instead of memory corruption. tfjs-wasm
+ * 4.22 takes `_malloc`'s result unchecked: when the 4 GiB wasm32 heap has no
+ * room, malloc returns 0 and the tensor is placed at address 0, over the
+ * module's own data (the XNNPACK operators, the allocator's state), or (seen
+ * with a 3.9 GiB heap) a block that runs past the heap's end; the run
+ * then dies later in an unrelated op with "memory access out of bounds" or
+ * "table index is out of bounds". Wrapping the active backend's `_malloc`
+ * turns that into a {@link UserError} before anything is written. Called by
+ * {@link initBackend} for wasm; idempotent.
+ *
+ * @example
+ * ```ts
+ * import { guardWasmHeap, initBackend, tf } from "./tf.ts";
+ * await initBackend("wasm"); // calls guardWasmHeap()
+ * guardWasmHeap(); // a second call changes nothing
+ * tf.zeros([2 ** 30]); // 4 GiB: throws "wasm heap exhausted: ..." instead of corrupting the heap
+ * ```
+ */
+export function guardWasmHeap(): void {
+  const wasm = (tf.backend() as unknown as { wasm?: WasmModule & { heapGuarded?: boolean } }).wasm;
+  if (!wasm || wasm.heapGuarded) return;
+  // Emscripten's first `_malloc` call replaces the export stub with the real
+  // function; make that happen now, so the stub cannot later overwrite the guard.
+  wasm._free(wasm._malloc(16));
+  const malloc = wasm._malloc;
+  wasm._malloc = (bytes: number) => {
+    // Near the top of the heap the allocator fails either way: 0, or (seen
+    // with a 3.9 GiB heap) a block that ends past the heap.
+    const ptr = malloc(bytes) >>> 0;
+    if (bytes > 0 && (ptr === 0 || ptr + bytes > wasm.HEAPU8.length)) {
+      throw new UserError(wasmHeapMessage(bytes, wasm.HEAPU8.length));
+    }
+    return ptr;
+  };
+  wasm.heapGuarded = true;
+}
+
+/** `wasm heap exhausted: ...`, naming what was asked and how to need less. */
+function wasmHeapMessage(bytes: number, heap: number): string {
+  const mib = (n: number) => `${(n / 1024 ** 2).toFixed(0)} MiB`;
+  return `wasm heap exhausted: could not allocate ${mib(bytes)} (the heap has grown to ${
+    mib(heap)
+  } of the ${mib(WASM32_HEAP_BYTES)} wasm32 allows, and what is free is in smaller pieces); ` +
+    "use a smaller image or a smaller --tile, or --backend webgpu";
 }
 
 /** The initialised webgpu backend (never initialising one), or null. */

@@ -42,3 +42,30 @@ Deno.test({
     assert.match(explicit.line, /adapter: .+\[--backend webgpu\]/);
   },
 });
+
+Deno.test("wasm: a full heap is a clear error before anything is written, not a tensor at address 0", async () => {
+  await initBackend("wasm");
+  const wasm = (tf.backend() as unknown as {
+    wasm: { _malloc(n: number): number; _free(p: number): void; HEAPU8: Uint8Array };
+  }).wasm;
+  // Fill the 4 GiB wasm32 heap to ~3.9 GiB with one untouched block (no resident memory).
+  const ballast = wasm._malloc(3900 * 2 ** 20);
+  assert.ok(ballast > 0, "the ballast itself must fit");
+  try {
+    const before = tf.memory().numTensors;
+    assert.throws(() => tf.zeros([64 * 2 ** 20]), (e: Error) => {
+      assert.ok(e instanceof UserError);
+      assert.match(e.message, /^wasm heap exhausted: could not allocate 256 MiB .*--tile.*--backend webgpu$/);
+      return true;
+    });
+    assert.equal(tf.memory().numTensors, before);
+  } finally {
+    wasm._free(ballast);
+  }
+  // With the room back, the same allocation works and holds its values.
+  const z = tf.fill([64 * 2 ** 20], 2);
+  const ends = tf.tidy(() => tf.stack([tf.min(z), tf.max(z)]));
+  assert.deepEqual(Array.from(await ends.data()), [2, 2]);
+  ends.dispose();
+  z.dispose();
+});

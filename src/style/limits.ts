@@ -395,6 +395,8 @@ export interface SizeRequest {
   overBatch: "split" | "refuse" | "one";
   /** One image over the bound: `tile` it (see `./tiles.ts`) or `refuse` with the largest size that fits. */
   overOne: "tile" | "refuse";
+  /** `--tile`: tiles of this core size (a multiple of the deepest pool's stride) for every image larger. */
+  tile?: number;
 }
 
 /**
@@ -521,6 +523,9 @@ function planGroup(
   limit: MemoryLimit,
   log: (line: string) => void,
 ): GroupPlan {
+  if (req.tile !== undefined && Math.max(g.size.width, g.size.height) > req.tile) {
+    return planUserTile(req.tile, key, g.size, specs, limit, log);
+  }
   const want = req.overBatch === "one"
     ? 1
     : req.overBatch === "refuse"
@@ -539,6 +544,28 @@ function planGroup(
     );
   }
   return planOne(req, key, g, specs, limit, log);
+}
+
+/** `--tile PX` for a group larger than PX: one image at a time, or a UserError when such tiles do not fit. */
+function planUserTile(
+  tile: number,
+  key: string,
+  size: Size,
+  specs: readonly ConvLayerSpec[],
+  limit: MemoryLimit,
+  log: (line: string) => void,
+): GroupPlan {
+  const halo = tileHaloOf(specs), align = minImageSide(specs).side;
+  const most = largestTile(size, specs, limit, halo, align);
+  if (tile > most) {
+    throw new UserError(
+      most >= align
+        ? `--tile: tiles of ${tile} px (+${halo} px halo) of ${key} px need more memory than ${limit.backend} has; the largest tile that fits is --tile ${most}`
+        : `--tile: ${key} px needs more memory than ${limit.backend} has even in tiles of ${align} px`,
+    );
+  }
+  log(`tiles: ${key} px in tiles of ${tile} px (+${halo} px halo) [--tile]`);
+  return { batch: 1, tile };
 }
 
 /** `needs more memory than ...` for `n` images of `size`, in words. */

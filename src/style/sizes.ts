@@ -67,6 +67,7 @@ export async function checkRunSizes(plan: StylizePlan): Promise<{
       batch: plan.batch,
       overBatch: plan.outIsDir ? "split" : "one",
       overOne: "tile",
+      ...(plan.tile !== undefined ? { tile: plan.tile } : {}),
     },
     plan.specs,
     limit,

@@ -130,3 +130,33 @@ Deno.test("checkSizes: a directory batch over the limit is split and said; one i
     /--size: big.png at 300x300 px .* the largest that fits is --size 141/,
   );
 });
+
+Deno.test("checkSizes: --tile tiles every image larger than it, one at a time, and says so; a tile over memory names --tile", async () => {
+  const { checkSizes } = await import("../../src/style/limits.ts");
+  const specs = layersUpTo(["block3_conv4"]);
+  const limit = { backend: "wasm", total: estimateStepBytes(100, 100, 2, specs), perTensor: Infinity, why: "test heap" };
+  const req = (sides: number[], tile: number) => ({
+    contents: sides.map((s, i) => ({ name: `${i}.png`, size: { width: s, height: s } })),
+    sizeFlag: "--size",
+    styles: [{ path: "s.png", dims: { width: 40, height: 30 } }],
+    styleLongSide: (l: number) => l,
+    styleFlag: "--size",
+    batch: 2,
+    overBatch: "split" as const,
+    overOne: "tile" as const,
+    tile,
+  });
+  const lines: string[] = [];
+  // 60 px fits untiled in batches of 2; --tile 32 still tiles it, as asked.
+  const p = checkSizes(req([60, 60, 20], 32), specs, limit, (l) => lines.push(l));
+  assert.deepEqual(p.get("60x60"), { batch: 1, tile: 32 });
+  // An image no larger than the tile runs untiled, batched as before.
+  assert.deepEqual(p.get("20x20"), { batch: 2 });
+  assert.deepEqual(lines, ["tiles: 60x60 px in tiles of 32 px (+28 px halo) [--tile]"]);
+  // A tile whose step does not fit: refused, naming --tile and the largest that fits.
+  const small = { ...limit, total: estimateStepBytes(100, 100, 1, specs) };
+  assert.throws(
+    () => checkSizes(req([200], 190), specs, small, () => {}),
+    /^UserError: --tile: tiles of 190 px \(\+28 px halo\) of 200x200 px need more memory than wasm has; the largest tile that fits is --tile \d+$/,
+  );
+});
