@@ -55,7 +55,10 @@ Deno.test("wasm: a full heap is a clear error before anything is written, not a 
     const before = tf.memory().numTensors;
     assert.throws(() => tf.zeros([64 * 2 ** 20]), (e: Error) => {
       assert.ok(e instanceof UserError);
-      assert.match(e.message, /^wasm heap exhausted: could not allocate 256 MiB .*--tile.*--backend webgpu$/);
+      assert.match(
+        e.message,
+        /^wasm heap exhausted: could not allocate 256 MiB .*--tile.*--backend webgpu$/,
+      );
       return true;
     });
     assert.equal(tf.memory().numTensors, before);

@@ -134,7 +134,12 @@ Deno.test("checkSizes: a directory batch over the limit is split and said; one i
 Deno.test("checkSizes: --tile tiles every image larger than it, one at a time, and says so; a tile over memory names --tile", async () => {
   const { checkSizes } = await import("../../src/style/limits.ts");
   const specs = layersUpTo(["block3_conv4"]);
-  const limit = { backend: "wasm", total: estimateStepBytes(100, 100, 2, specs), perTensor: Infinity, why: "test heap" };
+  const limit = {
+    backend: "wasm",
+    total: estimateStepBytes(100, 100, 2, specs),
+    perTensor: Infinity,
+    why: "test heap",
+  };
   const req = (sides: number[], tile: number) => ({
     contents: sides.map((s, i) => ({ name: `${i}.png`, size: { width: s, height: s } })),
     sizeFlag: "--size",
