@@ -33,7 +33,15 @@ import { tf } from "../tf.ts";
 import { activeKernels, type AdamConfig, type AdamState } from "../ops/active.ts";
 import { deprocess, pixelBounds, preprocess, type Vgg19 } from "../vgg/model.ts";
 import { contentLoss, gram, styleLayerLoss, tvLoss } from "./losses.ts";
-import { poolsBefore, tiledFeatures, tiledGrams, tiledValueAndGrad, tileGrid } from "./tiles.ts";
+import {
+  poolsBefore,
+  tiledFeatures,
+  tiledGrams,
+  type TiledTerms,
+  tiledValue,
+  tiledValueAndGrad,
+  tileGrid,
+} from "./tiles.ts";
 import { Lbfgs, LBFGS_DEFAULTS, type LbfgsConfig } from "./lbfgs.ts";
 
 /**
@@ -219,16 +227,36 @@ export class GatysOptimizer {
     w: number,
   ): (x: tf.Tensor4D) => { value: tf.Scalar; grad: tf.Tensor4D } {
     return (x) => {
-      const r = tiledValueAndGrad(this.vgg, x, {
-        ...this.config,
-        contentTarget: this.contentTarget,
-        styleTargets: this.styleTargets,
-        // The grid moves every evaluation so that no tile border stays in one place.
-        grid: tileGrid(this.vgg, h, w, tile, this.evaluations),
-      });
+      const r = tiledValueAndGrad(this.vgg, x, this.tiledTerms(tile, h, w));
       this.parts = r.parts;
       return { value: r.value, grad: r.grad };
     };
+  }
+
+  /** What the tiled objective needs for this evaluation. */
+  private tiledTerms(tile: number, h: number, w: number): TiledTerms {
+    return {
+      ...this.config,
+      contentTarget: this.contentTarget,
+      styleTargets: this.styleTargets,
+      // The grid moves every evaluation so that no tile border stays in one place.
+      grid: tileGrid(this.vgg, h, w, tile, this.evaluations),
+    };
+  }
+
+  /** The objective of `x` without its gradient, tiled like the steps (an untiled pass may not fit); keeps the parts. */
+  private forward(x: tf.Tensor4D): void {
+    const tile = this.config.tile;
+    if (tile) {
+      const [, h, w] = x.shape;
+      const r = tiledValue(this.vgg, x, this.tiledTerms(tile, h, w));
+      r.value.dispose();
+      this.parts = r.parts;
+    } else {
+      tf.tidy(() => {
+        this.objective(x);
+      });
+    }
   }
 
   /**
@@ -337,9 +365,7 @@ export class GatysOptimizer {
    */
   async evaluate(): Promise<LossValues[]> {
     if (this.adam) {
-      tf.tidy(() => {
-        this.objective(this.x);
-      });
+      this.forward(this.x);
       this.evaluations++;
       const losses = this.record(this.x, await this.readParts());
       this.reportedEvaluations = this.evaluations;

@@ -355,7 +355,6 @@ export function tiledValueAndGrad(
   terms: TiledTerms,
 ): { value: tf.Scalar; grad: tf.Tensor4D; parts: tf.Tensor2D } {
   const [b, h, w] = x.shape;
-  const { alpha, beta } = terms;
   const { grams, sse } = sumGrams(vgg, x, terms.styleLayers, terms.grid, {
     layer: terms.contentLayer,
     target: terms.contentTarget,
@@ -374,16 +373,62 @@ export function tiledValueAndGrad(
     tf.dispose([prev, g]);
   }
   tf.dispose(coefs);
-  const tvW = terms.tvWeight ?? 0;
   const c = tf.div(sse!, count) as tf.Tensor1D;
-  const { tv, grad: withTv } = addTvGrad(x, grad, tvW, c);
+  const { tv, grad: withTv } = addTvGrad(x, grad, terms.tvWeight ?? 0, c);
+  tf.dispose(sse!);
+  return { ...partsAndValue(c, s, tv, terms), grad: withTv };
+}
+
+/**
+ * The objective of {@link tiledValueAndGrad} without its gradient: the first
+ * pass only (a forward pass per tile), for the losses of an image that is not
+ * stepped from, such as the result's. Caller disposes both.
+ *
+ * @example
+ * ```ts
+ * import { tiledValue } from "./tiles.ts";
+ * declare const vgg: import("../vgg/model.ts").Vgg19;
+ * declare const x: import("../tf.ts").tf.Tensor4D;
+ * declare const terms: import("./tiles.ts").TiledTerms;
+ * const { value, parts } = tiledValue(vgg, x, terms);
+ * console.log(await value.data(), parts.shape); // parts: [4, batch]
+ * ```
+ */
+export function tiledValue(
+  vgg: Vgg19,
+  x: tf.Tensor4D,
+  terms: TiledTerms,
+): { value: tf.Scalar; parts: tf.Tensor2D } {
+  const [, h, w] = x.shape;
+  const { grams, sse } = sumGrams(vgg, x, terms.styleLayers, terms.grid, {
+    layer: terms.contentLayer,
+    target: terms.contentTarget,
+  });
+  const [s, coefs] = styleCoefficients(vgg, grams, terms, h, w);
+  tf.dispose([...grams, ...coefs]);
+  const [, hc, wc, nc] = terms.contentTarget.shape;
+  const c = tf.div(sse!, hc * wc * nc) as tf.Tensor1D;
+  tf.dispose(sse!);
+  const tvW = terms.tvWeight ?? 0;
+  const tv = tvW > 0 ? tvLoss(x) : tf.zerosLike(c);
+  return partsAndValue(c, s, tv, terms);
+}
+
+/** Rows (content, style, tv, total) per image and the summed total, from the parts (which it disposes). */
+function partsAndValue(
+  c: tf.Tensor1D,
+  s: tf.Tensor1D,
+  tv: tf.Tensor1D,
+  terms: TiledTerms,
+): { value: tf.Scalar; parts: tf.Tensor2D } {
+  const tvW = terms.tvWeight ?? 0;
   const parts = tf.tidy(() => {
-    const total = tf.add(tf.add(tf.mul(c, alpha), tf.mul(s, beta)), tf.mul(tv, tvW));
+    const total = tf.add(tf.add(tf.mul(c, terms.alpha), tf.mul(s, terms.beta)), tf.mul(tv, tvW));
     return tf.stack([c, s, tv, total]) as tf.Tensor2D;
   });
-  const value = tf.tidy(() => tf.sum(parts.slice([3, 0], [1, b])) as tf.Scalar);
-  tf.dispose([sse!, c, s, tv]);
-  return { value, grad: withTv, parts };
+  const value = tf.tidy(() => tf.sum(parts.slice([3, 0], [1, c.shape[0]])) as tf.Scalar);
+  tf.dispose([c, s, tv]);
+  return { value, parts };
 }
 
 /**

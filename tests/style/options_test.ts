@@ -240,16 +240,27 @@ Deno.test("tiles: the tiled objective and gradient equal the untiled ones; no te
     const { losses, grad } = await opt.gradient();
     const g = await grad.data();
     grad.dispose();
+    // The losses without a step (the result's): tiled too, no pass over the whole image.
+    const widths: number[] = [];
+    const features = vgg.features.bind(vgg);
+    vgg.features = (x, names) => (widths.push(x.shape[2]), features(x, names));
+    const [e] = await opt.evaluate();
+    vgg.features = features;
     opt.dispose();
-    return { l: losses[0], g };
+    return { l: losses[0], e, widest: Math.max(...widths), g };
   };
   const before = tf.memory().numTensors;
   const plain = await run();
   const tiled = await run(24); // cores of 24 px: a 2 x 3 grid, halo 28
   assert.equal(tf.memory().numTensors, before, "tensors leaked");
+  assert.equal(plain.widest, 90);
+  assert.ok(tiled.widest < 90, `evaluate() ran a ${tiled.widest} px wide pass on a 90 px image`);
   for (const k of ["content_loss", "style_loss", "tv_loss", "total_loss"] as const) {
     const a = plain.l[k]!, b = tiled.l[k]!;
     assert.ok(Math.abs(a - b) / Math.abs(a) < 1e-4, `${k}: ${a} vs ${b}`);
+    const ea = plain.e[k]!, eb = tiled.e[k]!;
+    assert.ok(Math.abs(ea - a) / Math.abs(a) < 1e-4, `evaluate() ${k}: ${ea} vs ${a}`);
+    assert.ok(Math.abs(eb - a) / Math.abs(a) < 1e-4, `tiled evaluate() ${k}: ${eb} vs ${a}`);
   }
   let num = 0, den = 0;
   plain.g.forEach((v, i) => {
