@@ -473,21 +473,22 @@ function tileGrad(
   const [, h, w] = x.shape;
   const { contentLayer, styleLayers } = terms;
   const cPools = poolsBefore(vgg, contentLayer);
-  return tf.tidy(() =>
-    tf.grad((xt: tf.Tensor) => {
+  return tf.tidy(() => {
+    // Sliced outside tf.grad: inside it, tfjs keeps a copy of every op's inputs for the
+    // backward pass, and on wasm that copy of the whole content target (200 MB at
+    // 2048 px) was made once per tile.
+    const target = targetCore(terms.contentTarget, t, h, w, cPools);
+    return tf.grad((xt: tf.Tensor) => {
       const feats = vgg.features(xt as tf.Tensor4D, [...new Set([contentLayer, ...styleLayers])]);
       const cf = cropCore(feats[contentLayer], t, h, w, cPools);
-      let obj = tf.mul(
-        tf.sum(tf.squaredDifference(cf, targetCore(terms.contentTarget, t, h, w, cPools))),
-        terms.alpha / count,
-      );
+      let obj = tf.mul(tf.sum(tf.squaredDifference(cf, target)), terms.alpha / count);
       styleLayers.forEach((name, l) => {
         const f = flat(cropCore(feats[name], t, h, w, poolsBefore(vgg, name)));
         obj = tf.add(obj, tf.sum(tf.mul(coefs[l], tf.matMul(f, f, true, false))));
       });
       return obj as tf.Scalar;
-    })(tileInput(x, t)) as tf.Tensor4D
-  );
+    })(tileInput(x, t)) as tf.Tensor4D;
+  });
 }
 
 /**
