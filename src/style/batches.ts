@@ -59,6 +59,8 @@ export interface ContentImage {
 export interface Batch {
   items: ContentImage[];
   tile?: number;
+  /** Scales with a long side up to this run untiled (see `GroupPlan`). */
+  untiledUpTo?: number;
 }
 
 /**
@@ -85,7 +87,11 @@ export function makeBatches(
   for (const [key, g] of groups) {
     const p = plans.get(key) ?? { batch: fallback };
     for (let i = 0; i < g.length; i += p.batch) {
-      out.push({ items: g.slice(i, i + p.batch), ...(p.tile ? { tile: p.tile } : {}) });
+      out.push({
+        items: g.slice(i, i + p.batch),
+        ...(p.tile ? { tile: p.tile } : {}),
+        ...(p.untiledUpTo ? { untiledUpTo: p.untiledUpTo } : {}),
+      });
     }
   }
   return out;
@@ -96,7 +102,8 @@ export function makeBatches(
  * (decoded again at that size; the last scale is the batch's own images) and
  * each style image at that long side times `--style-scale`; grey and
  * luminance-matched with `--original-colors`. The tile applies at the scales
- * as large as the final one's tile allows.
+ * larger than it, and with automatic tiles only at those over the memory
+ * bound (the coarser ones run in one pass).
  *
  * @example
  * ```ts
@@ -134,7 +141,9 @@ export async function scaleSteps(
       contents = contents.map(luminanceImage);
       styles = styles.map((s) => matchLuminance(luminanceImage(s), contents[0]));
     }
-    const tile = batch.tile && side > batch.tile ? batch.tile : undefined;
+    const tile = batch.tile && side > Math.max(batch.tile, batch.untiledUpTo ?? 0)
+      ? batch.tile
+      : undefined;
     steps.push({ contents, styles, iterations: iters[k], ...(tile ? { tile } : {}) });
   }
   return steps;

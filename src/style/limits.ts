@@ -412,6 +412,8 @@ export interface SizeRequest {
 export interface GroupPlan {
   batch: number;
   tile?: number;
+  /** With automatic tiles: the largest long side that fits untiled (coarser scales run in one pass). */
+  untiledUpTo?: number;
 }
 
 const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
@@ -598,7 +600,7 @@ function planOne(
       log(
         `tiles: ${what}${key} px ${over(1)}; running it in tiles of ${tile} px (+${halo} px halo)`,
       );
-      return { batch: 1, tile };
+      return { batch: 1, tile, untiledUpTo: largestLongSide(g.size, 1, specs, limit) };
     }
     throw new UserError(
       `${req.sizeFlag}: ${what}${key} px, even in tiles, ${

@@ -124,6 +124,8 @@ Deno.test("checkSizes: a directory batch over the limit is split and said; one i
     () => {},
   );
   assert.ok((t.get("300x300")!.tile ?? 0) >= 4);
+  // Coarser scales up to the largest untiled size (141, as the refusal below says) run in one pass.
+  assert.equal(t.get("300x300")!.untiledUpTo, 141);
   assert.throws(
     () =>
       checkSizes({ ...req(["big.png"], 300), overBatch: "one", overOne: "refuse" }, specs, limit),
