@@ -89,24 +89,33 @@ Deno.test("webgpu: the adapter's largest buffer bounds the largest tensor", () =
   );
 });
 
-Deno.test("checkSizes: a directory batch over the limit is split and said; one image over it is tiled, or refused", async () => {
-  const { checkSizes } = await import("../../src/style/limits.ts");
+/** Square content images of `sides` against one 40x30 style, with room for exactly 2 images of 100x100. */
+function sizeCase(sides: number[], batch: number) {
   const specs = layersUpTo(["block3_conv4"]);
-  // Room for exactly 2 images of 100x100 (weights excluded).
   const limit = {
     backend: "wasm",
-    total: estimateStepBytes(100, 100, 2, specs),
+    total: estimateStepBytes(100, 100, 2, specs), // weights excluded
     perTensor: Infinity,
     why: "test heap",
   };
-  const lines: string[] = [];
-  const req = (names: string[], side: number) => ({
-    contents: names.map((name) => ({ name, size: { width: side, height: side } })),
+  const req = {
+    contents: sides.map((s, i) => ({ name: `${i}.png`, size: { width: s, height: s } })),
     sizeFlag: "--size",
     styles: [{ path: "s.png", dims: { width: 40, height: 30 } }],
     styleLongSide: (l: number) => l,
     styleFlag: "--size",
-    batch: 3,
+    batch,
+  };
+  return { specs, limit, req };
+}
+
+Deno.test("checkSizes: a directory batch over the limit is split and said; one image over it is tiled, or refused", async () => {
+  const { checkSizes } = await import("../../src/style/limits.ts");
+  const lines: string[] = [];
+  const { specs, limit } = sizeCase([], 3);
+  const req = (names: string[], side: number) => ({
+    ...sizeCase(names.map(() => side), 3).req,
+    contents: names.map((name) => ({ name, size: { width: side, height: side } })),
   });
   const b = checkSizes(
     { ...req(["a.png", "b.png", "c.png"], 100), overBatch: "split", overOne: "tile" },
@@ -135,20 +144,9 @@ Deno.test("checkSizes: a directory batch over the limit is split and said; one i
 
 Deno.test("checkSizes: --tile tiles every image larger than it, one at a time, and says so; a tile over memory names --tile", async () => {
   const { checkSizes } = await import("../../src/style/limits.ts");
-  const specs = layersUpTo(["block3_conv4"]);
-  const limit = {
-    backend: "wasm",
-    total: estimateStepBytes(100, 100, 2, specs),
-    perTensor: Infinity,
-    why: "test heap",
-  };
+  const { specs, limit } = sizeCase([], 2);
   const req = (sides: number[], tile: number) => ({
-    contents: sides.map((s, i) => ({ name: `${i}.png`, size: { width: s, height: s } })),
-    sizeFlag: "--size",
-    styles: [{ path: "s.png", dims: { width: 40, height: 30 } }],
-    styleLongSide: (l: number) => l,
-    styleFlag: "--size",
-    batch: 2,
+    ...sizeCase(sides, 2).req,
     overBatch: "split" as const,
     overOne: "tile" as const,
     tile,
