@@ -6,7 +6,7 @@
  * then one JPEG grid (2 rows x 3, a caption per picture, each picture enlarged
  * `--cell-scale` times) and a markdown speed table on stdout. Every run:
  * `--profile offline --backend wasm --optimizer lbfgs --workers 1`, `--size
- * 192`, 60 iterations (coarse to fine: `--scales 3 --scale-iterations
+ * 384`, 60 iterations (coarse to fine: `--scales 3 --scale-iterations
  * 36,15,9`, the same 60 in all), `--tv-weight 30` for the TV picture.
  *
  * ```sh
@@ -116,7 +116,7 @@ const FLAGS: FlagTable = {
   weights: { kind: "path", default: join(SHARED, "weights/vgg19-tfjs"), help: "VGG19 weights" },
   out: { kind: "path", default: "out/gallery", help: "where the runs write images, logs, times" },
   grid: { kind: "path", default: "docs/gallery.jpg", help: "the grid JPEG to write" },
-  size: { kind: "int", min: 1, default: 192, help: "long side of every run (px)" },
+  size: { kind: "int", min: 1, default: 384, help: "long side of every run (px)" },
   iterations: { kind: "int", min: 1, default: 60, help: "iterations of every run" },
   "scale-iterations": {
     kind: "list",
@@ -127,7 +127,7 @@ const FLAGS: FlagTable = {
   "cell-scale": {
     kind: "int",
     min: 1,
-    default: 2,
+    default: 1,
     help: "each picture enlarged (nearest neighbour) this many times in the grid",
   },
   only: {
