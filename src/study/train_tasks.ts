@@ -153,12 +153,17 @@ export async function trainJobsHere(
   const { name } = await initBackend(setup.backend as BackendChoice);
   // --kernels custom|auto on webgpu: the CNN's tf.conv2d, pools and Grams run our WGSL kernels.
   const reg = name === "webgpu" ? await import("../gpu/register.ts") : null;
-  await reg?.registerForKernelChoice(setup.kernels ?? "stock", name);
+  const registration = await reg?.registerForKernelChoice(setup.kernels ?? "stock", name);
   const backbone = setup.backbone ? await loadBackbone(setup.weights) : null;
   const features: FeatureCache = new Map();
   return {
     backend: name,
-    run: (job) => trainJob(job, { backbone, features }),
+    run: async (job) => {
+      const outcome = await trainJob(job, { backbone, features });
+      // `--kernels auto`: measure the op shapes this job met first, for the jobs (and runs) after it.
+      await registration?.tunePending();
+      return outcome;
+    },
     dispose: () => backbone?.vgg.dispose(),
   };
 }

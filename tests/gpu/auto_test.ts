@@ -160,3 +160,55 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "study training with --kernels auto measures the shapes a job met, for the jobs after it",
+  ignore,
+  ...GPU_TEST,
+  fn: async () => {
+    const { trainJobsHere } = await import("../../src/study/train_tasks.ts");
+    const { unregisterNstKernels } = await import("../../src/gpu/register.ts");
+    const root = await Deno.makeTempDir();
+    const saved = Deno.env.get("NST_CACHE_DIR");
+    Deno.env.set("NST_CACHE_DIR", root);
+    try {
+      const trainer = await trainJobsHere({
+        backend: "webgpu",
+        weights: "",
+        backbone: false,
+        kernels: "auto",
+      });
+      const images = [0, 1, 2, 3].map((i) => ({
+        width: 16,
+        height: 16,
+        data: randomArray(16 * 16 * 3, 10 + i).map((v) => 128 + 60 * v),
+      }));
+      const names = images.map((_, i) => `img${i}`);
+      const outcome = await trainer.run({
+        id: "cnn-tiny",
+        kind: "cnn",
+        set: { images, labels: [0, 1, 0, 1], names },
+        trainImages: names,
+        test: { images, names, labels: [0, 1, 0, 1] },
+        conditions: [],
+        classes: ["a", "b"],
+        settings: {
+          transfer: { size: 16, steps: 1, seed: 1 },
+          cnn: { size: 16, steps: 1, seed: 1 },
+        },
+      });
+      trainer.dispose();
+      assert.equal(outcome.predictions.length, 4);
+      const files = [...Deno.readDirSync(`${root}/tuning`)].map((e) => e.name);
+      assert.equal(files.length, 1, `one tuning cache per adapter: ${files}`);
+      const cache = JSON.parse(Deno.readTextFileSync(`${root}/tuning/${files[0]}`));
+      const keys = Object.keys(cache.entries ?? cache);
+      assert.ok(keys.some((k) => k.startsWith("conv3x3")), `no conv shape measured: ${keys}`);
+    } finally {
+      unregisterNstKernels();
+      if (saved === undefined) Deno.env.delete("NST_CACHE_DIR");
+      else Deno.env.set("NST_CACHE_DIR", saved);
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
