@@ -1,6 +1,7 @@
 /**
  * Coarse to fine against single scale (issue 14, §1): Tübingen styled with
- * Composition VII (offline profile, Adam), once at the final size only and
+ * Composition VII (offline profile by default, or `--profile paper` with the
+ * full weights; Adam), once at the final size only and
  * once coarse to fine (`--scales`), timing every iteration. Reports the
  * wall time coarse to fine needs for a full-size total loss no higher than
  * single scale's final loss, as a fraction of single scale's time; writes
@@ -20,6 +21,7 @@ import { loadImage } from "../src/images/io.ts";
 import { layersUpTo } from "../src/vgg/layers.ts";
 import { Vgg19 } from "../src/vgg/model.ts";
 import { loadVggWeights } from "../src/vgg/weights.ts";
+import { defaultWeightsPath } from "../src/vgg/download.ts";
 import { type ScaleStep, stylizeScales } from "../src/style/run.ts";
 import { scaleIterations, scaleLongSides } from "../src/style/scales.ts";
 import { DEFAULT_ADAM, PROFILES, resolveWeights } from "../src/style/options.ts";
@@ -42,6 +44,18 @@ const FLAGS: FlagTable = {
     help: "Adam steps per scale, coarsest first (non-negative integers)",
   },
   backend: BENCH_BACKEND_FLAG,
+  profile: {
+    kind: "enum",
+    choices: ["offline", "paper"],
+    noun: "profile",
+    default: "offline",
+    help: "layer profile (paper: block4/5 too, needs the full weights of `deno task weights`)",
+  },
+  weights: {
+    kind: "path",
+    defaultText: "offline: ../shared's blocks 1-3; paper: the `deno task weights` cache",
+    help: "VGG19 weights (tfjs layers dir or Keras .h5)",
+  },
   out: { kind: "path", default: "docs", help: "where to write coarse_to_fine.{json,svg}" },
   help: { kind: "boolean", help: "print this table" },
 };
@@ -54,6 +68,8 @@ async function main(): Promise<void> {
     scales: number;
     "scale-iterations": string[];
     backend: "wasm" | "webgpu" | "cpu";
+    profile: "offline" | "paper";
+    weights?: string;
     out: string;
     help?: boolean;
   };
@@ -66,9 +82,11 @@ async function main(): Promise<void> {
     strictNumber("scale-iterations", s, true, (n) => n >= 0, "non-negative integers")
   );
   const info = await initBackend(a.backend);
-  const profile = PROFILES.offline;
+  const profile = PROFILES[a.profile];
   const specs = layersUpTo([profile.contentLayer, ...profile.styleLayers]);
-  const vgg = Vgg19.create(await loadVggWeights(join(SHARED, "weights/vgg19-tfjs"), specs), specs);
+  const weights = a.weights ??
+    (a.profile === "offline" ? join(SHARED, "weights/vgg19-tfjs") : await defaultWeightsPath());
+  const vgg = Vgg19.create(await loadVggWeights(weights, specs), specs);
   const config = {
     contentLayer: profile.contentLayer,
     styleLayers: profile.styleLayers,
@@ -147,7 +165,7 @@ async function main(): Promise<void> {
       iterations,
       scales: sides,
       scale_iterations: perScale,
-      profile: "offline",
+      profile: a.profile,
       preset: "medium",
     },
     machine: { backend: info.name, cpu: await cpuModel(), line: info.line },
