@@ -251,7 +251,7 @@ Deno.test("tiles: the tiled objective and gradient equal the untiled ones; no te
   };
   const before = tf.memory().numTensors;
   const plain = await run();
-  const tiled = await run(24); // cores of 24 px: a 2 x 3 grid, halo 28
+  const tiled = await run(24); // cores of 24 px: a 3 x 4 grid at the first evaluation, halo 28
   assert.equal(tf.memory().numTensors, before, "tensors leaked");
   assert.equal(plain.widest, 90);
   assert.ok(tiled.widest < 90, `evaluate() ran a ${tiled.widest} px wide pass on a 90 px image`);
