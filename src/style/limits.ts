@@ -548,6 +548,16 @@ function planGroup(
   return planOne(req, key, g, specs, limit, log);
 }
 
+/** The halo, the tile alignment, and the largest tile core of `size` that fits (0 if none). */
+function tileRoom(
+  size: Size,
+  specs: readonly ConvLayerSpec[],
+  limit: MemoryLimit,
+): { halo: number; align: number; most: number } {
+  const halo = tileHaloOf(specs), align = minImageSide(specs).side;
+  return { halo, align, most: largestTile(size, specs, limit, halo, align) };
+}
+
 /** `--tile PX` for a group larger than PX: one image at a time, or a UserError when such tiles do not fit. */
 function planUserTile(
   tile: number,
@@ -557,8 +567,7 @@ function planUserTile(
   limit: MemoryLimit,
   log: (line: string) => void,
 ): GroupPlan {
-  const halo = tileHaloOf(specs), align = minImageSide(specs).side;
-  const most = largestTile(size, specs, limit, halo, align);
+  const { halo, align, most } = tileRoom(size, specs, limit);
   if (tile > most) {
     throw new UserError(
       most >= align
@@ -594,8 +603,7 @@ function planOne(
   const over = overMemory(g.size, specs, limit);
   const what = req.overBatch === "refuse" ? "" : `${g.names[0]} at `;
   if (req.overOne === "tile") {
-    const halo = tileHaloOf(specs), align = minImageSide(specs).side;
-    const tile = largestTile(g.size, specs, limit, halo, align);
+    const { halo, align, most: tile } = tileRoom(g.size, specs, limit);
     if (tile >= align) {
       log(
         `tiles: ${what}${key} px ${over(1)}; running it in tiles of ${tile} px (+${halo} px halo)`,
@@ -606,7 +614,7 @@ function planOne(
       `${req.sizeFlag}: ${what}${key} px, even in tiles, ${
         over(1)
       }; the largest that fits is ${req.sizeFlag} ${
-        largestTiledLongSide(g.size, specs, limit, halo, align)
+        largestTiledLongSide(g.size, specs, limit)
       } (in tiles)`,
     );
   }
@@ -622,14 +630,11 @@ function largestTiledLongSide(
   size: Size,
   specs: readonly ConvLayerSpec[],
   limit: MemoryLimit,
-  halo: number,
-  align: number,
 ): number {
-  return largestSideWhere(
-    size,
-    Math.max(size.width, size.height),
-    (s) => largestTile(s, specs, limit, halo, align) >= align,
-  );
+  return largestSideWhere(size, Math.max(size.width, size.height), (s) => {
+    const room = tileRoom(s, specs, limit);
+    return room.most >= room.align;
+  });
 }
 
 /**

@@ -355,14 +355,7 @@ export function tiledValueAndGrad(
   terms: TiledTerms,
 ): { value: tf.Scalar; grad: tf.Tensor4D; parts: tf.Tensor2D } {
   const [b, h, w] = x.shape;
-  const { grams, sse } = sumGrams(vgg, x, terms.styleLayers, terms.grid, {
-    layer: terms.contentLayer,
-    target: terms.contentTarget,
-  });
-  const [s, coefs] = styleCoefficients(vgg, grams, terms, h, w);
-  tf.dispose(grams);
-  const [, hc, wc, nc] = terms.contentTarget.shape;
-  const count = hc * wc * nc;
+  const { c, s, coefs, count } = firstPass(vgg, x, terms);
   let grad = tf.zeros([b, h, w, 3]) as tf.Tensor4D;
   for (const t of terms.grid) {
     const g = tileGrad(vgg, x, t, terms, coefs, count);
@@ -373,10 +366,32 @@ export function tiledValueAndGrad(
     tf.dispose([prev, g]);
   }
   tf.dispose(coefs);
-  const c = tf.div(sse!, count) as tf.Tensor1D;
   const { tv, grad: withTv } = addTvGrad(x, grad, terms.tvWeight ?? 0, c);
-  tf.dispose(sse!);
   return { ...partsAndValue(c, s, tv, terms), grad: withTv };
+}
+
+/**
+ * Pass 1 of the tiled objective: the content loss `c` and style loss `s` per
+ * image, the second pass's coefficients, and the content target's size
+ * (the content loss's divisor). Caller disposes `c`, `s` and `coefs`.
+ */
+function firstPass(
+  vgg: Vgg19,
+  x: tf.Tensor4D,
+  terms: TiledTerms,
+): { c: tf.Tensor1D; s: tf.Tensor1D; coefs: tf.Tensor3D[]; count: number } {
+  const [, h, w] = x.shape;
+  const { grams, sse } = sumGrams(vgg, x, terms.styleLayers, terms.grid, {
+    layer: terms.contentLayer,
+    target: terms.contentTarget,
+  });
+  const [s, coefs] = styleCoefficients(vgg, grams, terms, h, w);
+  tf.dispose(grams);
+  const [, hc, wc, nc] = terms.contentTarget.shape;
+  const count = hc * wc * nc;
+  const c = tf.div(sse!, count) as tf.Tensor1D;
+  tf.dispose(sse!);
+  return { c, s, coefs, count };
 }
 
 /**
@@ -399,16 +414,8 @@ export function tiledValue(
   x: tf.Tensor4D,
   terms: TiledTerms,
 ): { value: tf.Scalar; parts: tf.Tensor2D } {
-  const [, h, w] = x.shape;
-  const { grams, sse } = sumGrams(vgg, x, terms.styleLayers, terms.grid, {
-    layer: terms.contentLayer,
-    target: terms.contentTarget,
-  });
-  const [s, coefs] = styleCoefficients(vgg, grams, terms, h, w);
-  tf.dispose([...grams, ...coefs]);
-  const [, hc, wc, nc] = terms.contentTarget.shape;
-  const c = tf.div(sse!, hc * wc * nc) as tf.Tensor1D;
-  tf.dispose(sse!);
+  const { c, s, coefs } = firstPass(vgg, x, terms);
+  tf.dispose(coefs);
   const tvW = terms.tvWeight ?? 0;
   const tv = tvW > 0 ? tvLoss(x) : tf.zerosLike(c);
   return partsAndValue(c, s, tv, terms);
